@@ -1,0 +1,51 @@
+"""The one place that builds the real objects: models, the index and the pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from chat.ask import Pipeline
+from chat.settings import Settings
+from index.search import HybridSearcher
+from index.store import ensure_index, index_dir_for
+from models.embedder import SentenceTransformerEmbedder, default_embedder_path
+from models.generator import LlamaGenerator, PreloadingGenerator
+from models.gguf import resolve_gguf
+
+
+def build_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+    path = settings.embedder.path or default_embedder_path()
+    return SentenceTransformerEmbedder(path, batch_size=settings.embedder.batch_size)
+
+
+def index_dir(settings: Settings) -> Path:
+    return index_dir_for(settings.data_dir, settings.corpus)
+
+
+def build_pipeline(
+    settings: Settings,
+    *,
+    notify: Callable[[str], None] = lambda message: None,
+    progress: bool = False,
+) -> Pipeline:
+    """Models, index and pipeline; the LLM loads in the background while the index loads."""
+    gguf = resolve_gguf(settings.generator.gguf, settings.data_dir)  # fails fast if missing
+    generator = PreloadingGenerator(
+        lambda: LlamaGenerator(
+            gguf,
+            n_ctx=settings.generator.n_ctx,
+            n_threads=settings.generator.n_threads,
+            n_batch=settings.generator.n_batch,
+        )
+    )
+    embedder = build_embedder(settings)
+    store = ensure_index(
+        settings.corpus, index_dir(settings), embedder, settings.chunking, progress=progress, notify=notify
+    )
+    return Pipeline(
+        HybridSearcher(store, embedder),
+        generator,
+        retrieval=settings.retrieval,
+        answering=settings.answering,
+    )

@@ -1,0 +1,194 @@
+"""The `seedqa` command: index a corpus, ask a question, serve the web UI, run the evaluation.
+
+Heavy libraries (torch, faiss, llama_cpp, gradio) are imported inside the commands that need
+them, so `seedqa --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import click
+
+from chat.errors import ChatError
+from index.errors import IndexStoreError
+from models.errors import ModelError
+
+# Problems a person can fix: printed as one line, exit status 2. Anything else is a bug and
+# keeps its traceback.
+EXPECTED = (ChatError, IndexStoreError, ModelError, ValueError)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("seedqa")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def _quiet_libraries(verbose: bool) -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if not verbose:
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
+def _notify(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def run_or_exit(action: Callable[[], Any]) -> Any:
+    try:
+        return action()
+    except EXPECTED as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+corpus_option = click.option(
+    "--corpus", type=click.Path(path_type=Path), default=None,
+    help="Folder of .txt/.md articles [env SEEDQA_CORPUS; default ./seeds].",
+)  # fmt: skip
+data_option = click.option(
+    "--data-dir", type=click.Path(path_type=Path), default=None,
+    help="Where indexes and the assembled model live [env SEEDQA_DATA_DIR; default ~/.local/share/seedqa].",
+)  # fmt: skip
+embedder_option = click.option(
+    "--embedder", type=click.Path(path_type=Path), default=None,
+    help="A sentence-transformers model folder [env SEEDQA_EMBEDDER; default: packaged all-MiniLM-L6-v2].",
+)  # fmt: skip
+gguf_option = click.option(
+    "--gguf", type=click.Path(path_type=Path), default=None,
+    help="A GGUF chat model file [env SEEDQA_GGUF; default: Qwen2.5-Coder-1.5B-Instruct assembled from PyPI].",
+)  # fmt: skip
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(_version(), "--version", prog_name="seedqa")
+@click.option("-v", "--verbose", is_flag=True, help="Show library logs and progress details.")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """Ask questions about a folder of news articles; answers cite the exact source words.
+
+    \b
+    Example:
+      seedqa ask "why did Erdogan pivot after 2016?"
+    """
+    _quiet_libraries(verbose)
+    ctx.obj = {"verbose": verbose}
+
+
+@main.command()
+@corpus_option
+@data_option
+@embedder_option
+def index(corpus: Path | None, data_dir: Path | None, embedder: Path | None) -> None:
+    """Build (or refresh) the search index of a corpus folder.
+
+    Only chunks whose text changed are embedded again.
+
+    \b
+    Example:
+      seedqa index --corpus ~/articles
+    """
+    from chat.settings import Settings
+
+    def action() -> None:
+        from chat.app import build_embedder, index_dir
+        from index.store import build_index
+
+        settings = Settings.load(corpus=corpus, data_dir=data_dir, embedder=embedder)
+        target = index_dir(settings)
+        report = build_index(settings.corpus, target, build_embedder(settings), settings.chunking, progress=True)
+        for skip in report.skipped:
+            _notify(f"warning: skipped {skip.source}: {skip.reason}")
+        click.echo(
+            f"indexed {report.n_documents} articles into {report.n_chunks} chunks "
+            f"({report.n_embedded} embedded) in {report.seconds:.1f} s -> {target}"
+        )
+
+    run_or_exit(action)
+
+
+@main.command()
+@click.argument("question")
+@click.option("-k", type=int, default=None, help="Passages given to the model [env SEEDQA_K; default 4].")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON object (docs/JSON.md).")
+@corpus_option
+@data_option
+@embedder_option
+@gguf_option
+@click.option("--threads", type=int, default=None, help="CPU threads for the LLM [env SEEDQA_THREADS].")
+def ask(
+    question: str,
+    k: int | None,
+    as_json: bool,
+    corpus: Path | None,
+    data_dir: Path | None,
+    embedder: Path | None,
+    gguf: Path | None,
+    threads: int | None,
+) -> None:
+    """Answer QUESTION from the articles, with [n] citations and their sources.
+
+    The index is built on first use and refreshed when the articles change.
+
+    \b
+    Examples:
+      seedqa ask "why did Erdogan pivot after 2016?"
+      seedqa ask --json -k 6 "How many Turkish soldiers died in Idlib?"
+    """
+    from chat.settings import Settings
+
+    def action() -> None:
+        from chat.app import build_pipeline
+        from chat.serialize import answer_to_dict
+
+        settings = Settings.load(corpus=corpus, data_dir=data_dir, k=k, embedder=embedder, gguf=gguf, threads=threads)
+        if not " ".join(question.split()):
+            raise ChatError("the question is empty; type a question about the articles")
+        pipeline = build_pipeline(settings, notify=_notify, progress=True)
+        stream = pipeline.stream(question)
+        if as_json:
+            answer = stream.answer()
+            click.echo(json.dumps(answer_to_dict(answer), ensure_ascii=False, indent=2))
+            return
+        for piece in stream:
+            click.echo(piece, nl=False)
+        answer = stream.answer()
+        click.echo()
+        click.echo(format_sources(answer))
+
+    run_or_exit(action)
+
+
+def format_sources(answer: Any) -> str:
+    """The final answer (if citations were repaired) and its sources, for a terminal."""
+    lines: list[str] = []
+    if answer.repaired or answer.invalid_citations:
+        lines += ["", f"Answer with checked citations: {answer.text}"]
+    if answer.refused:
+        return "\n".join(lines + ["", "(no sources: the articles do not contain the answer)"])
+    lines += ["", "Sources:"]
+    for c in answer.citations:
+        quote = c.text.replace("\n", " ")
+        lines.append(f"[{c.n}] {c.title} ({c.source}, chars {c.start}-{c.end})")
+        lines.append(f'    "{quote}"')
+    if not answer.citations:
+        lines.append("    (the answer cites no passage; treat it with care)")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,9 @@
+"""Errors about a question or an answer; each says what to do next."""
+
+
+class ChatError(Exception):
+    """Base class for problems a person can fix."""
+
+
+class QuestionError(ChatError):
+    """The question is empty, too long, or otherwise unusable."""

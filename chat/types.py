@@ -1,0 +1,46 @@
+"""The core types of an answer: its citations, per-sentence support, timings, and itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from index.types import Passage
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """A `[n]` in the answer, resolved to the exact words of a source file."""
+
+    n: int  # the number shown in the answer, 1-based index into Answer.passages
+    source: str
+    title: str
+    chunk_id: str
+    start: int  # character offsets of the cited passage in the source file
+    end: int
+    text: str  # the passage's words
+
+
+@dataclass(frozen=True, slots=True)
+class Timings:
+    retrieve_s: float
+    ttft_s: float  # from the start of ask() to the first token
+    total_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Tokens:
+    prompt: int
+    completion: int
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    question: str  # what was searched (after any follow-up rewriting)
+    text: str  # the answer as shown, with only valid [n] markers
+    citations: tuple[Citation, ...]  # one per distinct [n] in `text`, in order of n
+    refused: bool  # the passages did not contain the answer
+    passages: tuple[Passage, ...]  # what the model was given, in prompt order
+    timings: Timings
+    tokens: Tokens
+    repaired: bool = False  # citations were attached after the fact (the model gave none)
+    invalid_citations: tuple[int, ...] = ()  # numbers the model cited that name no passage

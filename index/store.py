@@ -1,0 +1,287 @@
+"""Build, save, check and load the index: chunks, dense vectors (FAISS), BM25, a manifest.
+
+Layout under the index folder (one per corpus folder):
+
+    CURRENT            name of the live build, replaced atomically (os.replace)
+    builds/<id>/       manifest.json, chunks.jsonl, vectors.npy, dense.faiss, keyword.*
+
+A build is written into its own folder and only then named in CURRENT, so an interrupted
+build leaves the previous index untouched. Rebuilding re-embeds only chunks whose text is new:
+vectors of unchanged chunks are reused from the live build.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from index.chunk import ChunkingParams, chunk_document
+from index.corpus import Skipped, corpus_files, file_hash, read_corpus
+from index.errors import CorpusError, IndexCorruptError, IndexMissingError, IndexStaleError
+from index.keyword import KeywordIndex
+from index.types import Chunk
+from models.embedder import Embedder
+
+FORMAT = 1
+# Exact search is fast enough below this many chunks (~40 ms at 100k x 384 on 2 cores is
+# the budget); above it an HNSW graph answers in about a millisecond.
+EXACT_LIMIT = 50_000
+
+
+def index_dir_for(data_dir: Path, corpus: Path) -> Path:
+    """Each corpus folder gets its own index: <data>/indexes/<folder name>-<path hash>."""
+    resolved = corpus.resolve()
+    tag = hashlib.sha1(str(resolved).encode()).hexdigest()[:8]
+    return data_dir / "indexes" / f"{resolved.name or 'corpus'}-{tag}"
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": sys.version.split()[0]}
+    for name in ("seedqa", "faiss-cpu", "numpy", "scipy", "sentence-transformers", "torch"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class BuildReport:
+    n_documents: int
+    n_chunks: int
+    n_embedded: int  # chunks whose vectors were computed (the rest were reused)
+    skipped: tuple[Skipped, ...]
+    seconds: float
+
+
+class IndexStore:
+    """The live index of one corpus folder, loaded for search."""
+
+    def __init__(self, folder: Path, manifest: dict, chunks: list[Chunk], dense, keyword: KeywordIndex):  # type: ignore[no-untyped-def]
+        self.folder = folder
+        self.manifest = manifest
+        self.chunks = chunks
+        self.dense = dense  # a faiss.Index over normalized vectors (inner product)
+        self.keyword = keyword
+
+
+def _live_build(index_dir: Path) -> Path | None:
+    current = index_dir / "CURRENT"
+    if not current.is_file():
+        return None
+    build = index_dir / "builds" / current.read_text().strip()
+    return build if build.is_dir() else None
+
+
+def read_manifest(index_dir: Path) -> dict | None:
+    build = _live_build(index_dir)
+    if build is None:
+        return None
+    try:
+        return json.loads((build / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def stale_reasons(index_dir: Path, corpus: Path, embedder: Embedder, params: ChunkingParams) -> list[str]:
+    """Why the live index does not match the corpus and settings; empty when it is fresh."""
+    manifest = read_manifest(index_dir)
+    if manifest is None:
+        return ["no index has been built"]
+    reasons: list[str] = []
+    if manifest.get("format") != FORMAT:
+        reasons.append(f"index format {manifest.get('format')} != {FORMAT}")
+    if manifest.get("embedder", {}).get("id") != embedder.model_id:
+        reasons.append(f"embedder changed ({manifest.get('embedder', {}).get('id')} -> {embedder.model_id})")
+    if manifest.get("chunking") != dataclasses.asdict(params):
+        reasons.append(f"chunking changed ({manifest.get('chunking')} -> {dataclasses.asdict(params)})")
+    indexed: dict[str, str] = manifest.get("files", {})
+    skipped = set(manifest.get("skipped", {}))
+    current: dict[str, str] = {}
+    for path in corpus_files(corpus):
+        source = path.relative_to(corpus).as_posix()
+        try:
+            current[source] = file_hash(path.read_bytes())
+        except OSError:
+            current[source] = "unreadable"
+    for source in sorted(set(indexed) | set(current)):
+        if source not in current:
+            reasons.append(f"{source} was removed")
+        elif source not in indexed and source not in skipped:
+            reasons.append(f"{source} is new")
+        elif source in indexed and indexed[source] != current[source]:
+            reasons.append(f"{source} changed")
+    return reasons
+
+
+def _previous_vectors(index_dir: Path, embedder: Embedder) -> dict[str, np.ndarray]:
+    """Vectors of the live build keyed by chunk-text hash, if it used the same embedder."""
+    build = _live_build(index_dir)
+    manifest = read_manifest(index_dir)
+    if build is None or manifest is None or manifest.get("embedder", {}).get("id") != embedder.model_id:
+        return {}
+    try:
+        vectors = np.load(build / "vectors.npy")
+        with (build / "chunks.jsonl").open(encoding="utf-8") as handle:
+            texts = [json.loads(line)["text"] for line in handle]
+    except (OSError, ValueError, KeyError):
+        return {}
+    if len(texts) != len(vectors):
+        return {}
+    return {_text_key(t): v for t, v in zip(texts, vectors, strict=True)}
+
+
+def _text_key(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def _dense_index(vectors: np.ndarray):  # type: ignore[no-untyped-def]
+    import faiss
+
+    dim = vectors.shape[1]
+    if len(vectors) <= EXACT_LIMIT:
+        index = faiss.IndexFlatIP(dim)
+    else:
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 64
+    index.add(vectors)
+    return index
+
+
+def build_index(
+    corpus: Path,
+    index_dir: Path,
+    embedder: Embedder,
+    params: ChunkingParams,
+    *,
+    progress: bool = False,
+) -> BuildReport:
+    began = time.perf_counter()
+    if params.max_tokens > embedder.max_tokens:
+        raise CorpusError(
+            f"chunks of {params.max_tokens} tokens exceed what {embedder.model_id} reads "
+            f"({embedder.max_tokens}); lower the chunk size"
+        )
+    documents, skipped = read_corpus(corpus)
+    chunks: list[Chunk] = []
+    for document in documents:
+        chunks.extend(chunk_document(document, params, embedder.count_tokens))
+    if not chunks:
+        raise CorpusError(f"the articles in {corpus} produced no text to index")
+
+    reuse = _previous_vectors(index_dir, embedder)
+    keys = [_text_key(c.text) for c in chunks]
+    todo = [i for i, key in enumerate(keys) if key not in reuse]
+    vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
+    for i, key in enumerate(keys):
+        if key in reuse:
+            vectors[i] = reuse[key]
+    if todo:
+        vectors[todo] = embedder.embed_documents([chunks[i].text for i in todo], progress=progress)
+
+    build_id = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}-{time.perf_counter_ns() % 10**6:06d}"
+    builds = index_dir / "builds"
+    staging = builds / f".{build_id}.partial"
+    staging.mkdir(parents=True, exist_ok=True)
+    try:
+        with (staging / "chunks.jsonl").open("w", encoding="utf-8") as handle:
+            for chunk in chunks:
+                handle.write(json.dumps(dataclasses.asdict(chunk), ensure_ascii=False) + "\n")
+        np.save(staging / "vectors.npy", vectors)
+        import faiss
+
+        faiss.write_index(_dense_index(vectors), str(staging / "dense.faiss"))
+        KeywordIndex.build([c.text for c in chunks]).save(staging)
+        manifest = {
+            "format": FORMAT,
+            "corpus": str(corpus.resolve()),
+            "embedder": {"id": embedder.model_id, "dim": embedder.dim},
+            "chunking": dataclasses.asdict(params),
+            "files": {d.source: d.sha256 for d in documents},
+            "documents": {d.source: {"title": d.title, "date": d.date, "author": d.author} for d in documents},
+            "skipped": {s.source: s.reason for s in skipped},
+            "n_chunks": len(chunks),
+            "dense_index": "flat" if len(chunks) <= EXACT_LIMIT else "hnsw",
+            "versions": _versions(),
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        final = builds / build_id
+        os.replace(staging, final)
+        pointer = index_dir / f"CURRENT.{os.getpid()}.tmp"
+        pointer.write_text(build_id + "\n")
+        os.replace(pointer, index_dir / "CURRENT")  # the atomic switch to the new build
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    _remove_old_builds(builds, keep=build_id)
+    return BuildReport(len(documents), len(chunks), len(todo), tuple(skipped), time.perf_counter() - began)
+
+
+def _remove_old_builds(builds: Path, keep: str) -> None:
+    for entry in builds.iterdir():
+        # Leave other processes' in-progress builds (".*.partial") alone.
+        if entry.name != keep and not entry.name.startswith("."):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def load_index(index_dir: Path) -> IndexStore:
+    build = _live_build(index_dir)
+    if build is None:
+        raise IndexMissingError(f"no index at {index_dir}; run `seedqa index --corpus DIR`")
+    try:
+        import faiss
+
+        manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
+        with (build / "chunks.jsonl").open(encoding="utf-8") as handle:
+            chunks = [Chunk(**json.loads(line)) for line in handle]
+        dense = faiss.read_index(str(build / "dense.faiss"))
+        keyword = KeywordIndex.load(build)
+    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
+        raise IndexCorruptError(
+            f"the index at {build} is unreadable ({exc}); rebuild it with `seedqa index --corpus DIR`"
+        ) from exc
+    if manifest.get("format") != FORMAT:
+        raise IndexStaleError(f"the index at {index_dir} has format {manifest.get('format')}; run `seedqa index`")
+    if not (len(chunks) == dense.ntotal == keyword.n_docs == manifest.get("n_chunks")):
+        raise IndexCorruptError(f"the index at {build} is inconsistent; rebuild it with `seedqa index`")
+    return IndexStore(build, manifest, chunks, dense, keyword)
+
+
+def ensure_index(
+    corpus: Path,
+    index_dir: Path,
+    embedder: Embedder,
+    params: ChunkingParams,
+    *,
+    rebuild: bool = True,
+    progress: bool = False,
+    notify=lambda message: None,  # type: ignore[no-untyped-def]
+) -> IndexStore:
+    """Load the index, building or refreshing it first when the corpus or settings changed."""
+    reasons = stale_reasons(index_dir, corpus, embedder, params)
+    if reasons:
+        if not rebuild:
+            raise IndexStaleError(
+                f"the index is out of date ({'; '.join(reasons[:3])}); run `seedqa index --corpus {corpus}`"
+            )
+        notify(f"indexing {corpus} ({'; '.join(reasons[:3])}{'; ...' if len(reasons) > 3 else ''})")
+        report = build_index(corpus, index_dir, embedder, params, progress=progress)
+        for skip in report.skipped:
+            notify(f"skipped {skip.source}: {skip.reason}")
+        notify(
+            f"indexed {report.n_documents} articles into {report.n_chunks} chunks "
+            f"({report.n_embedded} embedded) in {report.seconds:.1f} s"
+        )
+    return load_index(index_dir)
+

@@ -1,0 +1,61 @@
+"""Text normalization shared by cleaning, chunking, citation checks and evaluation.
+
+The articles contain non-breaking spaces, curly quotes and other unicode variants. We never
+rewrite the source file; we normalize copies for comparison and display, and keep offsets
+into the original so a citation can always point at the exact characters.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACES = re.compile(r"\s+")
+_QUOTES = str.maketrans(
+    {
+        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+        "\u00ab": '"', "\u00bb": '"',
+    }
+)  # fmt: skip
+_DASHES = str.maketrans({"\u2013": "-", "\u2014": "-", "\u2012": "-", "\u2212": "-"})
+
+
+def normalize(text: str) -> str:
+    """NFKC (non-breaking space -> space, ligatures -> letters) and collapsed whitespace."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+
+
+_BREAKS = re.compile(r"\s*\n\s*")
+_INLINE_SPACES = re.compile(r"[^\S\n]+")
+
+
+def normalize_lines(text: str) -> str:
+    """Like `normalize` but keeps line breaks (one "\\n" per break): paragraphs stay apart."""
+    text = unicodedata.normalize("NFKC", text)
+    return _BREAKS.sub("\n", _INLINE_SPACES.sub(" ", text)).strip()
+
+
+def canonical(text: str) -> str:
+    """`normalize` plus straight quotes and hyphens, lower-cased: for matching, not display."""
+    return normalize(text).translate(_QUOTES).translate(_DASHES).lower()
+
+
+_WORD = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*", re.UNICODE)
+STOPWORDS = frozenset(
+    """a an the and or but if of in on at to for from by with without about as into over after
+    before between under than then so such that this these those there here it its is are was
+    were be been being has have had do does did not no nor can could would should will shall
+    may might must also very more most much many some any all each both few other own same only
+    just what which who whom whose when where why how he she they them his her their we us our
+    you your i me my mine one s t""".split()
+)
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens of `canonical(text)`; hyphenated words stay whole."""
+    return _WORD.findall(canonical(text))
+
+
+def content_words(text: str) -> list[str]:
+    return [w for w in words(text) if w not in STOPWORDS]

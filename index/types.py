@@ -1,0 +1,45 @@
+"""The core types of the index: a document, a chunk of it, and a retrieved passage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One source file: its original text and where the article's paragraphs are in it."""
+
+    source: str  # file name relative to the corpus folder, e.g. "004_453518dfc179236b.txt"
+    text: str  # the file's text exactly as stored (offsets point into this)
+    sha256: str
+    title: str
+    date: str | None
+    author: str | None
+    # (start, end) of each kept paragraph in `text`; `True` in `breaks` marks a paragraph
+    # that follows removed boilerplate, so a chunk never spans what was cut out.
+    paragraphs: tuple[tuple[int, int], ...]
+    breaks: tuple[bool, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A few consecutive sentences; `text` is normalize_lines(document.text[start:end])."""
+
+    id: str
+    source: str
+    title: str
+    date: str | None
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A chunk returned by search, with its fused rank and the scores that produced it."""
+
+    chunk: Chunk
+    rank: int  # 1-based
+    score: float  # reciprocal-rank fusion score
+    dense_score: float | None  # cosine similarity, when the dense search returned it
+    keyword_score: float | None  # BM25 score, when the keyword search returned it

