@@ -22,7 +22,7 @@ from models.errors import ModelError
 
 # Problems a person can fix: printed as one line, exit status 2. Anything else is a bug and
 # keeps its traceback.
-EXPECTED = (ChatError, IndexStoreError, ModelError, ValueError)
+EXPECTED = (ChatError, IndexStoreError, ModelError)
 
 
 def _version() -> str:

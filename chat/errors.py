@@ -7,3 +7,7 @@ class ChatError(Exception):
 
 class QuestionError(ChatError):
     """The question is empty, too long, or otherwise unusable."""
+
+
+class SettingsError(ChatError):
+    """A flag or SEEDQA_* environment variable has a value that cannot be used."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from chat.ask import AnswerParams
+from chat.errors import SettingsError
 from index.chunk import ChunkingParams
 from index.search import RetrievalParams
 
@@ -59,7 +60,7 @@ class Settings:
             try:
                 return cast(merged[name])
             except (TypeError, ValueError) as exc:
-                raise ValueError(f"{ENV_PREFIX}{name.upper()}={merged[name]!r} is not a valid {cast.__name__}") from exc
+                raise SettingsError(f"{ENV_PREFIX}{name.upper()}={merged[name]!r} is not a valid {cast.__name__}") from exc
 
         def path_or_none(value: object) -> Path:
             return Path(str(value)).expanduser()

@@ -52,9 +52,15 @@ STOPWORDS = frozenset(
 )
 
 
+def fold(text: str) -> str:
+    """Drop diacritics so "Yılmaz", "Yilmaz" and "Erdoğan", "Erdogan" match."""
+    decomposed = unicodedata.normalize("NFKD", text.replace("ı", "i").replace("İ", "I"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def words(text: str) -> list[str]:
-    """Lower-cased word tokens of `canonical(text)`; hyphenated words stay whole."""
-    return _WORD.findall(canonical(text))
+    """Lower-cased, accent-free word tokens; hyphenated words stay whole."""
+    return _WORD.findall(fold(canonical(text)))
 
 
 def content_words(text: str) -> list[str]:
