@@ -173,6 +173,80 @@ def ask(
     run_or_exit(action)
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (keep 127.0.0.1 unless you mean to share).")
+@click.option("--port", type=int, default=7860, show_default=True, help="Port to listen on (0 = any free port).")
+@corpus_option
+@data_option
+@embedder_option
+@gguf_option
+@click.option("--threads", type=int, default=None, help="CPU threads for the LLM [env SEEDQA_THREADS].")
+def serve(
+    host: str,
+    port: int,
+    corpus: Path | None,
+    data_dir: Path | None,
+    embedder: Path | None,
+    gguf: Path | None,
+    threads: int | None,
+) -> None:
+    """Chat with the articles in a browser (Gradio web UI on a local address).
+
+    \b
+    Example:
+      seedqa serve --port 7860     # then open http://127.0.0.1:7860
+    """
+    from chat.settings import Settings
+
+    def action() -> None:
+        from chat.web import serve as serve_web
+
+        settings = Settings.load(corpus=corpus, data_dir=data_dir, embedder=embedder, gguf=gguf, threads=threads)
+        serve_web(settings, host=host, port=port, notify=_notify)
+
+    run_or_exit(action)
+
+
+@main.command(name="eval")
+@click.argument("questions", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write one JSON line per question here.")
+@click.option("--report", type=click.Path(path_type=Path, file_okay=False), default=None, help="Write summary.json, report.md and a chart here.")
+@click.option("-k", type=int, default=None, help="Passages given to the model [env SEEDQA_K].")
+@click.option("--limit", type=int, default=None, help="Only the first N questions (a quick check).")
+@corpus_option
+@data_option
+@embedder_option
+@gguf_option
+@click.option("--threads", type=int, default=None, help="CPU threads for the LLM [env SEEDQA_THREADS].")
+def evaluate(
+    questions: Path,
+    out: Path | None,
+    report: Path | None,
+    k: int | None,
+    limit: int | None,
+    corpus: Path | None,
+    data_dir: Path | None,
+    embedder: Path | None,
+    gguf: Path | None,
+    threads: int | None,
+) -> None:
+    """Run reference QUESTIONS (JSONL) through ask() and report quality and latency.
+
+    \b
+    Example:
+      seedqa eval evals/questions.jsonl --out results.jsonl --report evals/baseline
+    """
+    from chat.settings import Settings
+
+    def action() -> None:
+        from chat.evaluate import run_cli
+
+        settings = Settings.load(corpus=corpus, data_dir=data_dir, k=k, embedder=embedder, gguf=gguf, threads=threads)
+        run_cli(settings, questions, out=out, report=report, limit=limit, notify=_notify)
+
+    run_or_exit(action)
+
+
 def format_sources(answer: Any) -> str:
     """The final answer (if citations were repaired) and its sources, for a terminal."""
     lines: list[str] = []
