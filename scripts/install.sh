@@ -26,9 +26,22 @@ pip=(.venv/bin/python -m pip --disable-pip-version-check)
 
 # llama.cpp's default build uses every instruction the build machine has (-march=native),
 # including AMX, which crashes (SIGSEGV in ggml_backend_amx_mul_mat) on the virtual machines
-# measured here. Build for AVX2 instead: portable across x86-64 machines of the last decade.
+# measured here. So: the machine's own instruction sets, named explicitly, AMX always off.
+# AVX-512 (where the CPU has it) read prompts 1.3-1.5x faster than AVX2 alone here.
 # The flags are recorded so that a llama-cpp-python built otherwise is rebuilt.
-llama_flags="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
+has() { grep -qw "$1" /proc/cpuinfo 2>/dev/null; }
+llama_flags="-DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
+for flag in avx:AVX avx2:AVX2 fma:FMA f16c:F16C bmi2:BMI2 avx_vnni:AVX_VNNI; do
+  if has "${flag%%:*}"; then llama_flags+=" -DGGML_${flag##*:}=ON"; else llama_flags+=" -DGGML_${flag##*:}=OFF"; fi
+done
+if has avx512f && has avx512bw && has avx512dq && has avx512vl; then
+  llama_flags+=" -DGGML_AVX512=ON"
+  for flag in avx512vbmi:AVX512_VBMI avx512_vnni:AVX512_VNNI avx512_bf16:AVX512_BF16; do
+    if has "${flag%%:*}"; then llama_flags+=" -DGGML_${flag##*:}=ON"; fi
+  done
+else
+  llama_flags+=" -DGGML_AVX512=OFF"
+fi
 marker=.venv/.llama-cpp-build-flags
 if [ "$(cat "$marker" 2>/dev/null)" != "$llama_flags" ] || ! .venv/bin/python -c 'import llama_cpp' 2>/dev/null; then
   echo "building llama-cpp-python (about 4 minutes)..." >&2
