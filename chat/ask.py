@@ -8,13 +8,14 @@ with checked citations. `Pipeline.ask(question)` does both in one call.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from chat.citations import attach_citations, clean_markers, is_refusal, resolve
 from chat.errors import QuestionError
 from chat.prompt import REFUSAL, build_messages
-from chat.types import Answer, Timings, Tokens
+from chat.support import SupportParams, check_support
+from chat.types import Answer, SentenceSupport, Timings, Tokens
 from index.search import HybridSearcher, RetrievalParams
 from index.types import Passage
 from models.generator import Generation, Generator, Message
@@ -24,6 +25,7 @@ from models.generator import Generation, Generator, Message
 class AnswerParams:
     max_tokens: int = 200  # answers are one to three sentences; 200 tokens ~ 150 words
     max_question_chars: int = 1000
+    support: SupportParams = SupportParams()
 
 
 class AnswerStream:
@@ -36,8 +38,13 @@ class AnswerStream:
         generation: Generation | None,
         started: float,
         retrieve_s: float,
+        *,
+        source_text: Callable[[str], str | None] = lambda source: None,
+        support: SupportParams | None = None,
     ) -> None:
         self.question = question
+        self._source_text = source_text
+        self._support = support or SupportParams()
         self.passages = tuple(passages)
         self._generation = generation
         self._started = started
@@ -79,11 +86,15 @@ class AnswerStream:
         text, invalid = clean_markers(raw, len(self.passages))
         refused = is_refusal(text)
         repaired = False
+        sentences: tuple[SentenceSupport, ...] = ()
+        if not refused:
+            if not resolve(text, self.passages):
+                text = attach_citations(text, self.passages)
+                repaired = True
+            text, sentences = check_support(text, self.passages, self._source_text, self._support)
+            refused = not text  # no sentence was supported by the passages
         if refused:
             text = REFUSAL
-        elif not resolve(text, self.passages):
-            text = attach_citations(text, self.passages)
-            repaired = True
         generation = self._generation
         return Answer(
             question=self.question,
@@ -98,6 +109,8 @@ class AnswerStream:
             ),
             repaired=repaired,
             invalid_citations=tuple(invalid),
+            sentences=sentences,
+            raw_text=raw,
         )
 
 
@@ -107,13 +120,13 @@ class Pipeline:
         searcher: HybridSearcher,
         generator: Generator,
         *,
-        retrieval: RetrievalParams = RetrievalParams(),
-        answering: AnswerParams = AnswerParams(),
+        retrieval: RetrievalParams | None = None,
+        answering: AnswerParams | None = None,
     ) -> None:
         self.searcher = searcher
         self.generator = generator
-        self.retrieval = retrieval
-        self.answering = answering
+        self.retrieval = retrieval or RetrievalParams()
+        self.answering = answering or AnswerParams()
 
     def check_question(self, question: str) -> str:
         question = " ".join(question.split())
@@ -145,7 +158,15 @@ class Pipeline:
         messages = build_messages(question, passages)
         self._check_fits(messages)
         generation = self.generator.stream(messages, max_tokens=self.answering.max_tokens)
-        return AnswerStream(question, passages, generation, started, retrieve_s)
+        return AnswerStream(
+            question,
+            passages,
+            generation,
+            started,
+            retrieve_s,
+            source_text=self.searcher.store.source_text,
+            support=self.answering.support,
+        )
 
     def ask(self, question: str, *, k: int | None = None) -> Answer:
         return self.stream(question, k=k).answer()

@@ -174,7 +174,8 @@ def result_to_dict(question: Question, result: Result) -> dict[str, Any]:
     if result.answer is None:
         return head | {
             "question": question.question, "answer": None, "refused": None, "repaired": None,
-            "citations": [], "invalid_citations": [], "retrieved": [], "timings": None, "tokens": None,
+            "citations": [], "invalid_citations": [], "sentences": [], "raw_answer": None,
+            "retrieved": [], "timings": None, "tokens": None,
             "search": [], "judgment": None,
         }  # fmt: skip
     judgment = judge(question, result.answer, result.search)

@@ -15,24 +15,33 @@ from models.generator import Message
 
 REFUSAL = "The articles do not say."
 
-SYSTEM = f"""You answer questions about news articles using only the numbered passages given.
-Rules:
-- Write a short answer of one to three sentences.
-- After each sentence, cite the passage that supports it, like [1] or [2].
-- Use only facts stated in the passages. Do not add outside knowledge.
-- If the passages do not contain the answer, reply exactly: {REFUSAL}"""
+SYSTEM = f"""You answer questions about news articles. You may use only the numbered passages in the user's message.
+Answer in one to three short sentences in your own words, and put the number of the passage that supports each \
+sentence in brackets at its end, like [2].
+If the passages do not state the answer to the exact question asked, reply only: {REFUSAL}"""
+
+# Repeated after the passages: a 1.5B model follows instructions it has just read far better
+# (probe: with them, "What did Erdogan say about Brexit?" was refused instead of answered
+# with an unrelated quote).
+REMINDER = f"Answer only from the passages, citing them like [1]. If they do not state the answer, reply: {REFUSAL}"
 
 _EXAMPLE_PASSAGES = """[1] (Harbor News) The city council approved the new harbor bridge on 3 May 2018 after a two-year debate.
 [2] (Harbor News) Construction is expected to cost 40 million euros, paid mostly by the regional government.
 [3] (City Weekly) The mayor said the bridge would cut commuting times for thousands of residents."""
 
+
+def _user(passages: str, question: str) -> str:
+    return f"Passages:\n{passages}\n\nQuestion: {question}\n{REMINDER}"
+
+
 FEW_SHOT: tuple[Message, ...] = (
-    Message("user", f"Passages:\n{_EXAMPLE_PASSAGES}\n\nQuestion: When was the bridge approved and who pays for it?"),
+    Message("user", _user(_EXAMPLE_PASSAGES, "When was the bridge approved and who pays for it?")),
     Message(
         "assistant",
-        "The council approved the bridge on 3 May 2018 [1]. The regional government pays for most of its 40 million euro cost [2].",
+        "The council approved the bridge on 3 May 2018 [1]. The regional government pays most of its "
+        "40 million euro cost [2].",
     ),
-    Message("user", f"Passages:\n{_EXAMPLE_PASSAGES}\n\nQuestion: How many workers were injured during construction?"),
+    Message("user", _user(_EXAMPLE_PASSAGES, "How many workers were injured during construction?")),
     Message("assistant", REFUSAL),
 )
 
@@ -49,5 +58,5 @@ def build_messages(question: str, passages: Sequence[Passage]) -> list[Message]:
     return [
         Message("system", SYSTEM),
         *FEW_SHOT,
-        Message("user", f"Passages:\n{format_passages(passages)}\n\nQuestion: {question}"),
+        Message("user", _user(format_passages(passages), question)),
     ]

@@ -26,6 +26,21 @@ def answer_to_dict(answer: Answer) -> dict[str, Any]:
             for c in answer.citations
         ],
         "invalid_citations": list(answer.invalid_citations),
+        "sentences": [
+            {
+                "text": s.text,
+                "cited": list(s.cited),
+                "passage": s.passage,
+                "score": round(s.score, 4),
+                "supported": s.supported,
+                "source": s.source,
+                "start": s.start,
+                "end": s.end,
+                "quote": s.quote,
+            }
+            for s in answer.sentences
+        ],
+        "raw_answer": answer.raw_text,
         "retrieved": [
             {
                 "rank": p.rank,

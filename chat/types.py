@@ -21,6 +21,21 @@ class Citation:
 
 
 @dataclass(frozen=True, slots=True)
+class SentenceSupport:
+    """How one answer sentence is supported, down to the exact words in the source file."""
+
+    text: str  # the sentence as it stands in the answer, with its markers
+    cited: tuple[int, ...]  # the [n] it carries after checking
+    passage: int | None  # the passage that supports it best (None when nothing does)
+    score: float  # share of its content words found in that passage (0..1)
+    source: str | None
+    start: int | None  # offsets of the supporting words in the source file
+    end: int | None
+    quote: str | None  # those words
+    supported: bool  # False: no passage supports it and it was dropped from the answer
+
+
+@dataclass(frozen=True, slots=True)
 class Timings:
     retrieve_s: float
     ttft_s: float  # from the start of ask() to the first token
@@ -44,3 +59,5 @@ class Answer:
     tokens: Tokens
     repaired: bool = False  # citations were attached after the fact (the model gave none)
     invalid_citations: tuple[int, ...] = ()  # numbers the model cited that name no passage
+    sentences: tuple[SentenceSupport, ...] = ()  # per-sentence support, dropped ones included
+    raw_text: str = ""  # the model's output exactly as generated, before any checking

@@ -73,6 +73,25 @@ class IndexStore:
         self.chunks = chunks
         self.dense = dense  # a faiss.Index over normalized vectors (inner product)
         self.keyword = keyword
+        self._sources: dict[str, str | None] = {}
+
+    def source_text(self, source: str) -> str | None:
+        """The text of an indexed file as it was indexed, or None if it changed or vanished.
+
+        Chunk offsets point into this text; a file edited since indexing has other offsets,
+        so its text is only returned while its hash still matches the manifest.
+        """
+        if source not in self._sources:
+            text = None
+            path = Path(self.manifest.get("corpus", "")) / source
+            try:
+                data = path.read_bytes()
+                if file_hash(data) == self.manifest.get("files", {}).get(source):
+                    text = data.decode("utf-8")
+            except (OSError, UnicodeDecodeError):
+                pass
+            self._sources[source] = text
+        return self._sources[source]
 
 
 def _live_build(index_dir: Path) -> Path | None:
@@ -284,4 +303,3 @@ def ensure_index(
             f"({report.n_embedded} embedded) in {report.seconds:.1f} s"
         )
     return load_index(index_dir)
-

@@ -44,7 +44,7 @@ def test_ask_json_follows_the_schema(fake_app):
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert set(data) == {
-        "question", "answer", "refused", "repaired", "citations", "invalid_citations",
+        "question", "answer", "refused", "repaired", "citations", "invalid_citations", "sentences", "raw_answer",
         "retrieved", "timings", "tokens",
     }  # fmt: skip
     assert data["answer"] == "It costs 40 million euros [1]." and data["refused"] is False
@@ -76,7 +76,9 @@ def test_missing_corpus_folder(tmp_path):
 
 def test_empty_corpus_folder(tmp_path):
     (tmp_path / "empty").mkdir()
-    assert "no readable" in one_line_error(run("index", "--corpus", str(tmp_path / "empty"), "--data-dir", str(tmp_path)))
+    assert "no readable" in one_line_error(
+        run("index", "--corpus", str(tmp_path / "empty"), "--data-dir", str(tmp_path))
+    )
 
 
 def test_missing_model_file(tmp_path):

@@ -1,0 +1,108 @@
+"""Check each answer sentence against the passages and find the exact words that support it.
+
+Support is the share of a sentence's content words found in a passage (after unicode,
+quote and accent folding and plural stripping, as for BM25). Each sentence is checked against the passages it cites; when a
+different passage supports it clearly better, the citation moves there; when no passage
+supports it, the sentence is dropped from the answer. The supporting span is the passage
+sentence (or two adjacent sentences) with the most overlap, as offsets in the source file,
+so the CLI and the web UI can highlight the exact words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from chat.citations import cited_numbers, split_sentences
+from chat.types import SentenceSupport
+from index.chunk import sentence_spans
+from index.keyword import tokenize
+from index.text import normalize
+from index.types import Passage
+
+_MARKERS = re.compile(r"\s*\[\d+\]")
+
+
+@dataclass(frozen=True, slots=True)
+class SupportParams:
+    min_support: float = 0.5  # share of a sentence's content words a passage must contain
+    move_margin: float = 0.2  # another passage must beat the cited one by this to take the citation
+
+
+def _score(words: set[str], text: str) -> float:
+    return len(words & set(tokenize(text))) / len(words) if words else 0.0
+
+
+def _best_span(
+    words: set[str], passage: Passage, source_text: Callable[[str], str | None]
+) -> tuple[int, int, str] | None:
+    """The passage sentence, or pair of adjacent sentences, that covers the most words."""
+    original = source_text(passage.chunk.source)
+    if original is None:
+        return None
+    spans = sentence_spans(original, passage.chunk.start, passage.chunk.end)
+    candidates = list(spans) + [(a[0], b[1]) for a, b in zip(spans, spans[1:], strict=False)]
+    best = None
+    best_key = (-1.0, 0)
+    for start, end in candidates:
+        score = _score(words, original[start:end])
+        key = (score, -(end - start))  # more overlap first, then the shorter span
+        if key > best_key:
+            best, best_key = (start, end), key
+    if best is None:
+        return None
+    return best[0], best[1], normalize(original[best[0] : best[1]])
+
+
+def check_support(
+    text: str,
+    passages: Sequence[Passage],
+    source_text: Callable[[str], str | None],
+    params: SupportParams,
+) -> tuple[str, tuple[SentenceSupport, ...]]:
+    """The answer with unsupported sentences removed and citations moved, and per-sentence support."""
+    kept: list[str] = []
+    report: list[SentenceSupport] = []
+    for sentence in split_sentences(text):
+        body = _MARKERS.sub("", sentence).strip()
+        words = set(tokenize(body))
+        cited = [n for n in dict.fromkeys(cited_numbers(sentence)) if 1 <= n <= len(passages)]
+        scores = {n: _score(words, passages[n - 1].chunk.text) for n in range(1, len(passages) + 1)}
+        if not words:  # "Yes." or a bare marker: nothing to check, keep as written
+            kept.append(sentence)
+            report.append(SentenceSupport(sentence, tuple(cited), None, 1.0, None, None, None, None, True))
+            continue
+        best_cited = max(cited, key=lambda n: scores[n], default=None)
+        best_any = max(scores, key=lambda n: scores[n])
+        chosen = best_cited
+        if chosen is None or scores[best_any] >= scores[chosen] + params.move_margin:
+            chosen = best_any
+        if scores[chosen] < params.min_support:
+            report.append(SentenceSupport(sentence, tuple(cited), None, scores[chosen], None, None, None, None, False))
+            continue
+        if chosen not in cited:
+            sentence = _recite(sentence, chosen)
+        span = _best_span(words, passages[chosen - 1], source_text)
+        report.append(
+            SentenceSupport(
+                sentence,
+                tuple(n for n in dict.fromkeys(cited_numbers(sentence)) if 1 <= n <= len(passages)),
+                chosen,
+                scores[chosen],
+                passages[chosen - 1].chunk.source,
+                span[0] if span else None,
+                span[1] if span else None,
+                span[2] if span else None,
+                True,
+            )
+        )
+        kept.append(sentence)
+    return " ".join(kept), tuple(report)
+
+
+def _recite(sentence: str, n: int) -> str:
+    """Replace the sentence's markers with [n], placed before its final punctuation."""
+    body = _MARKERS.sub("", sentence).rstrip()
+    stripped = body.rstrip(".!?\"'\u201d")
+    return f"{stripped} [{n}]{body[len(stripped):]}"

@@ -1,0 +1,62 @@
+"""Per-sentence support: kept, moved to a better passage, or dropped; exact spans in the file."""
+
+from __future__ import annotations
+
+from chat.support import SupportParams, check_support
+from index.types import Chunk, Passage
+
+ORIGINAL = (
+    "The city council approved the new harbor bridge on 3 May 2018 after a two-year debate. "
+    "Council members voted 31 to 12 in favour.\n\n"
+    "Construction is expected to cost 40\u00a0million euros, paid mostly by the regional government. "
+    "The mayor said the bridge would cut commuting times."
+)
+
+
+def passage(n: int, start: int, end: int) -> Passage:
+    text = " ".join(ORIGINAL[start:end].replace("\u00a0", " ").split())
+    return Passage(Chunk(f"a.txt:{start}-{end}", "a.txt", "T", None, start, end, text), n, 0.1, None, None)
+
+
+SPLIT = ORIGINAL.index("Construction")
+PASSAGES = [passage(1, 0, SPLIT - 2), passage(2, SPLIT, len(ORIGINAL))]
+
+
+def source_text(source: str) -> str | None:
+    return ORIGINAL if source == "a.txt" else None
+
+
+def check(text: str):
+    return check_support(text, PASSAGES, source_text, SupportParams())
+
+
+def test_supported_sentence_is_kept_with_its_exact_span():
+    text, report = check("Construction costs 40 million euros [2].")
+    assert text == "Construction costs 40 million euros [2]."
+    (sentence,) = report
+    assert sentence.supported and sentence.passage == 2 and sentence.cited == (2,)
+    assert ORIGINAL[sentence.start : sentence.end].startswith("Construction is expected to cost 40\u00a0million")
+    assert sentence.quote == "Construction is expected to cost 40 million euros, paid mostly by the regional government."
+
+
+def test_citation_moves_to_the_passage_that_supports_the_sentence():
+    text, report = check("The council approved the harbor bridge on 3 May 2018 [2].")
+    assert text == "The council approved the harbor bridge on 3 May 2018 [1]."
+    assert report[0].passage == 1 and report[0].cited == (1,)
+
+
+def test_unsupported_sentence_is_dropped_and_reported():
+    text, report = check("The bridge cost 40 million euros [2]. Istanbul has 16 million inhabitants [1].")
+    assert text == "The bridge cost 40 million euros [2]."
+    assert [s.supported for s in report] == [True, False]
+    assert report[1].start is None and report[1].score < 0.5
+
+
+def test_nothing_supported_leaves_nothing():
+    text, report = check("Brexit was discussed at length [1].")
+    assert text == "" and not report[0].supported
+
+
+def test_changed_source_file_gives_support_without_a_span():
+    text, report = check_support("Construction costs 40 million euros [2].", PASSAGES, lambda s: None, SupportParams())
+    assert text and report[0].supported and report[0].start is None
