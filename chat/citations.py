@@ -64,7 +64,7 @@ def split_sentences(text: str) -> list[str]:
         lead = _LEADING_MARKERS.match(sentence)
         if lead and sentences:
             sentences[-1] = sentences[-1].rstrip() + " " + lead.group().strip()
-            sentence = sentence[lead.end():]
+            sentence = sentence[lead.end() :]
         if sentence.strip():
             sentences.append(sentence.strip())
     return sentences
@@ -88,7 +88,7 @@ def attach_citations(text: str, passages: Sequence[Passage]) -> str:
             out.append(sentence)
             continue
         stripped = sentence.rstrip(".!?")
-        out.append(f"{stripped} [{best + 1}]{sentence[len(stripped):]}")
+        out.append(f"{stripped} [{best + 1}]{sentence[len(stripped) :]}")
     return " ".join(out)
 
 

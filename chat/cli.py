@@ -174,7 +174,9 @@ def ask(
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (keep 127.0.0.1 unless you mean to share).")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to bind (keep 127.0.0.1 unless you mean to share)."
+)
 @click.option("--port", type=int, default=7860, show_default=True, help="Port to listen on (0 = any free port).")
 @corpus_option
 @data_option
@@ -209,8 +211,18 @@ def serve(
 
 @main.command(name="eval")
 @click.argument("questions", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write one JSON line per question here.")
-@click.option("--report", type=click.Path(path_type=Path, file_okay=False), default=None, help="Write summary.json, report.md and a chart here.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write one JSON line per question here.",
+)
+@click.option(
+    "--report",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Write summary.json, report.md and a chart here.",
+)
 @click.option("-k", type=int, default=None, help="Passages given to the model [env SEEDQA_K].")
 @click.option("--limit", type=int, default=None, help="Only the first N questions (a quick check).")
 @corpus_option

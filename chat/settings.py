@@ -49,7 +49,7 @@ class Settings:
 
         Flags: corpus, data_dir, k, embedder, gguf, n_ctx, threads, chunk_tokens, max_tokens.
         """
-        env = {key[len(ENV_PREFIX):].lower(): value for key, value in os.environ.items() if key.startswith(ENV_PREFIX)}
+        env = {key[len(ENV_PREFIX) :].lower(): value for key, value in os.environ.items() if key.startswith(ENV_PREFIX)}
         merged: dict[str, object] = {k: v for k, v in env.items() if v != ""}
         merged.update({k: v for k, v in flags.items() if v is not None})
         base = cls()
@@ -60,7 +60,9 @@ class Settings:
             try:
                 return cast(merged[name])
             except (TypeError, ValueError) as exc:
-                raise SettingsError(f"{ENV_PREFIX}{name.upper()}={merged[name]!r} is not a valid {cast.__name__}") from exc
+                raise SettingsError(
+                    f"{ENV_PREFIX}{name.upper()}={merged[name]!r} is not a valid {cast.__name__}"
+                ) from exc
 
         def path_or_none(value: object) -> Path:
             return Path(str(value)).expanduser()

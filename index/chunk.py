@@ -17,9 +17,60 @@ from index.types import Chunk, Document
 
 # Words after which a period does not end a sentence ("Oct. 2", "U.S. presence", "Mr. Putin").
 _ABBREVIATIONS = frozenset(
-    """mr mrs ms dr prof sr jr st mt gen col lt sgt capt maj adm gov sen rep pres rev fr
-    inc ltd co corp vs etc fig approx est dept univ jan feb mar apr jun jul aug sep
-    sept oct nov dec e.g i.e u.s u.k u.n u.s.a e.u""".split()
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "sr",
+        "jr",
+        "st",
+        "mt",
+        "gen",
+        "col",
+        "lt",
+        "sgt",
+        "capt",
+        "maj",
+        "adm",
+        "gov",
+        "sen",
+        "rep",
+        "pres",
+        "rev",
+        "fr",
+        "inc",
+        "ltd",
+        "co",
+        "corp",
+        "vs",
+        "etc",
+        "fig",
+        "approx",
+        "est",
+        "dept",
+        "univ",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "e.g",
+        "i.e",
+        "u.s",
+        "u.k",
+        "u.n",
+        "u.s.a",
+        "e.u",
+    ]
 )
 _BOUNDARY = re.compile(r"[.!?…]+['\"\u2019\u201d)\]]*(?=\s+)")
 
@@ -36,7 +87,7 @@ def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     cursor = start
     for match in _BOUNDARY.finditer(text, start, end):
         stop = match.end()
-        before = text[cursor:match.start()].split()
+        before = text[cursor : match.start()].split()
         last_word = before[-1].lower().strip("(\"'\u201c\u2018") if before else ""
         following = text[stop:end].lstrip()
         if not following:
@@ -45,10 +96,7 @@ def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
         # punctuation followed by a lower-case word ('"Is it?" he asked').
         if following[0].islower() or (
             match.group().startswith(".")
-            and (
-                last_word.rstrip(".") in _ABBREVIATIONS
-                or re.fullmatch(r"(?:[a-z]\.)*[a-z]", last_word)
-            )
+            and (last_word.rstrip(".") in _ABBREVIATIONS or re.fullmatch(r"(?:[a-z]\.)*[a-z]", last_word))
         ):
             continue
         spans.append((cursor, stop))
@@ -58,9 +106,7 @@ def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return [(s, e) for s, e in spans if text[s:e].strip()]
 
 
-def _split_long(
-    text: str, span: tuple[int, int], count: Callable[[str], int], limit: int
-) -> list[tuple[int, int]]:
+def _split_long(text: str, span: tuple[int, int], count: Callable[[str], int], limit: int) -> list[tuple[int, int]]:
     """Cut one over-long sentence at clause, then word boundaries so each piece fits."""
     start, end = span
     if count(normalize(text[start:end])) <= limit:
@@ -72,9 +118,7 @@ def _split_long(
     while i < len(words):
         j = i
         best = i
-        while j < len(words) and count(
-            normalize(text[start + words[piece_start][0] : start + words[j][1]])
-        ) <= limit:
+        while j < len(words) and count(normalize(text[start + words[piece_start][0] : start + words[j][1]])) <= limit:
             best = j
             j += 1
         # Prefer to cut after a comma or semicolon within the piece, if there is one.
@@ -96,9 +140,7 @@ def _sentences(document: Document, count: Callable[[str], int], limit: int) -> I
                 yield piece[0], piece[1], after_break and n == 0 and m == 0
 
 
-def chunk_document(
-    document: Document, params: ChunkingParams, count_tokens: Callable[[str], int]
-) -> list[Chunk]:
+def chunk_document(document: Document, params: ChunkingParams, count_tokens: Callable[[str], int]) -> list[Chunk]:
     sentences = list(_sentences(document, count_tokens, params.max_tokens))
     chunks: list[Chunk] = []
 

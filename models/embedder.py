@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -93,13 +94,9 @@ class SentenceTransformerEmbedder:
                 try:
                     from sentence_transformers import SentenceTransformer
 
-                    self._model = SentenceTransformer(
-                        str(self._path), device=self._device, local_files_only=True
-                    )
+                    self._model = SentenceTransformer(str(self._path), device=self._device, local_files_only=True)
                 except Exception as exc:  # any failure here is a broken model folder
-                    raise ModelLoadError(
-                        f"could not load the embedder at {self._path}: {exc}"
-                    ) from exc
+                    raise ModelLoadError(f"could not load the embedder at {self._path}: {exc}") from exc
         return self._model
 
     def load(self) -> None:

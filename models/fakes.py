@@ -74,9 +74,7 @@ class ScriptedGenerator:
     def count_tokens(self, text: str) -> int:
         return len(re.findall(r"\w+|[^\w\s]", text))
 
-    def stream(
-        self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = ()
-    ) -> Generation:
+    def stream(self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = ()) -> Generation:
         self.prompts.append(list(messages))
         index = min(len(self.prompts) - 1, len(self.replies) - 1)
         reply = self.replies[index]

@@ -39,9 +39,7 @@ class Generator(Protocol):
 
     def count_tokens(self, text: str) -> int: ...
 
-    def stream(
-        self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = ()
-    ) -> Generation: ...
+    def stream(self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = ()) -> Generation: ...
 
 
 def default_threads() -> int:
@@ -68,9 +66,7 @@ class LlamaGenerator:
         try:
             from llama_cpp import Llama
         except ImportError as exc:
-            raise ModelLoadError(
-                "llama-cpp-python is not installed; run `pip install llama-cpp-python`"
-            ) from exc
+            raise ModelLoadError("llama-cpp-python is not installed; run `pip install llama-cpp-python`") from exc
         threads = n_threads or default_threads()
         try:
             self._llm = Llama(
@@ -99,9 +95,7 @@ class LlamaGenerator:
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
-    def stream(
-        self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = ()
-    ) -> Generation:
+    def stream(self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = ()) -> Generation:
         generation = Generation(iter(()))
         generation._pieces = self._run(messages, max_tokens, stop, generation)
         return generation
@@ -175,7 +169,5 @@ class PreloadingGenerator:
     def count_tokens(self, text: str) -> int:
         return self.get().count_tokens(text)
 
-    def stream(
-        self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = ()
-    ) -> Generation:
+    def stream(self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = ()) -> Generation:
         return self.get().stream(messages, max_tokens=max_tokens, stop=stop)

@@ -6,7 +6,6 @@ import pytest
 
 from chat.errors import QuestionError
 from chat.prompt import REFUSAL, build_messages
-
 from tests.conftest import DATA
 
 

@@ -10,7 +10,6 @@ from index.chunk import ChunkingParams, chunk_document, sentence_spans
 from index.corpus import read_document
 from index.text import normalize_lines
 from models.fakes import HashingEmbedder
-
 from tests.conftest import SEEDS
 
 
@@ -57,9 +56,7 @@ def test_chunks_cover_every_paragraph():
     for document in seed_documents():
         chunks = chunk_document(document, ChunkingParams(), HashingEmbedder().count_tokens)
         for start, end in document.paragraphs:
-            assert any(c.start <= start and end <= c.end for c in chunks) or any(
-                start <= c.start < end for c in chunks
-            )
+            assert any(c.start <= start and end <= c.end for c in chunks) or any(start <= c.start < end for c in chunks)
 
 
 def test_sentence_splitter_respects_abbreviations():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chat.citations import attach_citations, clean_markers, cited_numbers, is_refusal, resolve, split_sentences
+from chat.citations import attach_citations, cited_numbers, clean_markers, is_refusal, resolve, split_sentences
 from index.types import Chunk, Passage
 
 
@@ -47,7 +47,10 @@ def test_invalid_numbers_are_dropped_and_reported():
         ("This information is not provided in the passages.", True),
         ("", True),
         ("The bridge was approved in 2018 [1].", False),
-        ("The passages do not say when, but the council approved it [1]. It cost 40 million [2]. Later it opened [1].", False),
+        (
+            "The passages do not say when, but the council approved it [1]. It cost 40 million [2]. Later it opened [1].",
+            False,
+        ),
     ],
 )
 def test_refusal_detection(text, refused):

@@ -8,7 +8,6 @@ import pytest
 
 from index.clean import clean
 from index.text import normalize
-
 from tests.conftest import DATA, SEEDS
 
 

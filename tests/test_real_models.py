@@ -14,7 +14,6 @@ import pytest
 
 from index.search import RetrievalParams
 from index.text import canonical
-
 from tests.conftest import DATA, ROOT
 
 pytestmark = pytest.mark.real
@@ -44,7 +43,9 @@ def test_reference_set_hit_rate_at_3(real_searcher):
     questions = [json.loads(line) for line in (ROOT / "evals" / "questions.jsonl").read_text().splitlines()]
     answerable = [q for q in questions if q["answerable"]]
     hits = sum(
-        any(contains_any(p.chunk.text, q["evidence"]) for p in real_searcher.search(q["question"], RetrievalParams(k=3)))
+        any(
+            contains_any(p.chunk.text, q["evidence"]) for p in real_searcher.search(q["question"], RetrievalParams(k=3))
+        )
         for q in answerable
     )
     assert hits / len(answerable) >= 0.85, f"{hits}/{len(answerable)}"
