@@ -17,60 +17,9 @@ from index.types import Chunk, Document
 
 # Words after which a period does not end a sentence ("Oct. 2", "U.S. presence", "Mr. Putin").
 _ABBREVIATIONS = frozenset(
-    [
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "prof",
-        "sr",
-        "jr",
-        "st",
-        "mt",
-        "gen",
-        "col",
-        "lt",
-        "sgt",
-        "capt",
-        "maj",
-        "adm",
-        "gov",
-        "sen",
-        "rep",
-        "pres",
-        "rev",
-        "fr",
-        "inc",
-        "ltd",
-        "co",
-        "corp",
-        "vs",
-        "etc",
-        "fig",
-        "approx",
-        "est",
-        "dept",
-        "univ",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
-        "e.g",
-        "i.e",
-        "u.s",
-        "u.k",
-        "u.n",
-        "u.s.a",
-        "e.u",
-    ]
+    """mr mrs ms dr prof sr jr st mt gen col lt sgt capt maj adm gov sen rep pres rev fr
+    inc ltd co corp vs etc fig approx est dept univ jan feb mar apr jun jul aug sep
+    sept oct nov dec e.g i.e u.s u.k u.n u.s.a e.u""".split()
 )
 _BOUNDARY = re.compile(r"[.!?…]+['\"\u2019\u201d)\]]*(?=\s+)")
 

@@ -130,9 +130,8 @@ def _find_title(lines: list[_Line], nav: set[int]) -> int | None:
         if lines[i].text.startswith("#"):
             return i
     for i in head:
-        if lines[i].n_words <= 25 and not lines[i].text.endswith("."):
-            if lines[i].n_words >= 3:
-                return i
+        if lines[i].n_words <= 25 and not lines[i].text.endswith(".") and lines[i].n_words >= 3:
+            return i
     return head[0] if head else None
 
 
@@ -180,10 +179,9 @@ def clean(text: str, *, fallback_title: str) -> Cleaned:
             drop.add(i)
         if date is None and i <= top + 4 and (d := _DATE.search(ln.text)):
             date = d.group()
-        if _CREDIT.match(ln.text):
-            # A photo credit follows its caption: drop the short line just above it.
-            if i > 0 and i - 1 != title_at and lines[i - 1].n_words <= 30:
-                drop.add(i - 1)
+        # A photo credit follows its caption: drop the short line just above it.
+        if _CREDIT.match(ln.text) and i > 0 and i - 1 != title_at and lines[i - 1].n_words <= 30:
+            drop.add(i - 1)
 
     # The tail: lines after the last sentence-ending paragraph are headline lists, tags,
     # share widgets and donation appeals. A name right after the article is its author.
@@ -191,9 +189,8 @@ def clean(text: str, *, fallback_title: str) -> Cleaned:
     while kept and _is_tail(lines[kept[-1]]):
         drop.add(kept.pop())
     after = kept[-1] + 1 if kept else len(lines)
-    if author is None and after < len(lines) and _NAME.match(lines[after].text):
-        if not _is_furniture(lines[after]):
-            author = lines[after].text
+    if author is None and after < len(lines) and _NAME.match(lines[after].text) and not _is_furniture(lines[after]):
+        author = lines[after].text
 
     paragraphs: list[tuple[int, int]] = []
     breaks: list[bool] = []

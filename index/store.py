@@ -12,6 +12,7 @@ vectors of unchanged chunks are reused from the live build.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -48,10 +49,8 @@ def index_dir_for(data_dir: Path, corpus: Path) -> Path:
 def _versions() -> dict[str, str]:
     out = {"python": sys.version.split()[0]}
     for name in ("seedqa", "faiss-cpu", "numpy", "scipy", "sentence-transformers", "torch"):
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
     return out
 
 

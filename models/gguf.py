@@ -68,9 +68,9 @@ def assemble_gguf(target: Path) -> Path:
     so a normal start costs one `stat`, not a 1.1 GB hash.
     """
     marker = target.with_name(target.name + ".verified")
-    if target.is_file() and target.stat().st_size == GGUF_SIZE and marker.is_file():
-        if marker.read_text().strip() == GGUF_SHA256:
-            return target
+    verified = marker.is_file() and marker.read_text().strip() == GGUF_SHA256
+    if verified and target.is_file() and target.stat().st_size == GGUF_SIZE:
+        return target
     parts = part_files()
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
