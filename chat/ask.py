@@ -60,11 +60,16 @@ class AnswerStream:
             self._pieces.append(REFUSAL)
             yield REFUSAL
             return
-        for piece in self._generation:
-            if self._ttft is None:
-                self._ttft = time.perf_counter() - self._started
-            self._pieces.append(piece)
-            yield piece
+        try:
+            for piece in self._generation:
+                if self._ttft is None:
+                    self._ttft = time.perf_counter() - self._started
+                self._pieces.append(piece)
+                yield piece
+        finally:
+            # Closing this stream early must end the model's generation at once, so the
+            # model's lock is free for the next question (not whenever the GC runs).
+            self._generation.close()
 
     def __iter__(self) -> Iterator[str]:
         return self._iterator

@@ -29,6 +29,12 @@ class Generation:
     def __iter__(self) -> Iterator[str]:
         return self._pieces
 
+    def close(self) -> None:
+        """Stop generating now and release the model (e.g. the user pressed stop)."""
+        close = getattr(self._pieces, "close", None)
+        if close is not None:
+            close()
+
 
 class Generator(Protocol):
     @property
