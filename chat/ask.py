@@ -15,7 +15,7 @@ from chat.citations import attach_citations, clean_markers, is_refusal, resolve
 from chat.errors import QuestionError
 from chat.prompt import REFUSAL, build_messages
 from chat.support import SupportParams, check_support
-from chat.types import Answer, SentenceSupport, Timings, Tokens
+from chat.types import Answer, Citation, SentenceSupport, Timings, Tokens
 from index.search import HybridSearcher, RetrievalParams
 from index.types import Passage
 from models.generator import Generation, Generator, Message
@@ -88,35 +88,61 @@ class AnswerStream:
     def _finish(self) -> Answer:
         total = time.perf_counter() - self._started
         raw = "".join(self._pieces).strip()
-        text, invalid = clean_markers(raw, len(self.passages))
-        refused = is_refusal(text)
-        repaired = False
-        sentences: tuple[SentenceSupport, ...] = ()
-        if not refused:
-            if not resolve(text, self.passages):
-                text = attach_citations(text, self.passages)
-                repaired = True
-            text, sentences = check_support(text, self.passages, self._source_text, self._support)
-            refused = not text  # no sentence was supported by the passages
-        if refused:
-            text = REFUSAL
+        checked = check_answer(raw, self.passages, self._source_text, self._support)
         generation = self._generation
         return Answer(
             question=self.question,
-            text=text,
-            citations=() if refused else resolve(text, self.passages),
-            refused=refused,
+            text=checked.text,
+            citations=checked.citations,
+            refused=checked.refused,
             passages=self.passages,
             timings=Timings(self._retrieve_s, self._ttft if self._ttft is not None else total, total),
             tokens=Tokens(
                 generation.prompt_tokens if generation else 0,
                 generation.completion_tokens if generation else 0,
             ),
-            repaired=repaired,
-            invalid_citations=tuple(invalid),
-            sentences=sentences,
+            repaired=checked.repaired,
+            invalid_citations=checked.invalid,
+            sentences=checked.sentences,
             raw_text=raw,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    text: str
+    citations: tuple[Citation, ...]
+    refused: bool
+    repaired: bool
+    invalid: tuple[int, ...]
+    sentences: tuple[SentenceSupport, ...]
+
+
+def check_answer(
+    raw: str,
+    passages: Sequence[Passage],
+    source_text: Callable[[str], str | None],
+    support: SupportParams,
+) -> Checked:
+    """Everything between the model's raw output and the answer a user sees.
+
+    Markers are validated, a refusal is recognized, missing citations are attached, and
+    sentences no passage supports are dropped (an answer left empty becomes a refusal).
+    A pure function, so the evaluation can replay it on recorded outputs (evals/replay.py).
+    """
+    text, invalid = clean_markers(raw, len(passages))
+    refused = is_refusal(text)
+    repaired = False
+    sentences: tuple[SentenceSupport, ...] = ()
+    if not refused:
+        if not resolve(text, passages):
+            text = attach_citations(text, passages)
+            repaired = True
+        text, sentences = check_support(text, passages, source_text, support)
+        refused = not text  # no sentence was supported by the passages
+    if refused:
+        return Checked(REFUSAL, (), True, repaired, tuple(invalid), sentences)
+    return Checked(text, resolve(text, passages), False, repaired, tuple(invalid), sentences)
 
 
 class Pipeline:
