@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Generator as PyGenerator
 from dataclasses import dataclass
 
 from chat.citations import attach_citations, clean_markers, is_refusal, resolve
@@ -17,6 +18,7 @@ from chat.prompt import REFUSAL, build_messages
 from chat.support import SupportParams, check_support
 from chat.types import Answer, Citation, SentenceSupport, Timings, Tokens
 from index.search import HybridSearcher, RetrievalParams
+from index.text import canonical
 from index.types import Passage
 from models.generator import Generation, Generator, Message
 
@@ -26,6 +28,10 @@ class AnswerParams:
     max_tokens: int = 200  # answers are one to three sentences; 200 tokens ~ 150 words
     max_question_chars: int = 1000
     support: SupportParams = SupportParams()
+    # When the model refuses although a passage matches the question this well (cosine), it
+    # is asked once more without the refusal option; the support check then keeps only what
+    # the passages back. None turns the second pass off.
+    second_pass_min_dense: float | None = 0.55
 
 
 class AnswerStream:
@@ -41,8 +47,12 @@ class AnswerStream:
         *,
         source_text: Callable[[str], str | None] = lambda source: None,
         support: SupportParams | None = None,
+        retry: Callable[[], Generation] | None = None,
     ) -> None:
         self.question = question
+        self._retry = retry
+        self.second_pass = False  # the model refused, and was asked again without that option
+        self._generations = [generation] if generation is not None else []
         self._source_text = source_text
         self._support = support or SupportParams()
         self.passages = tuple(passages)
@@ -60,16 +70,43 @@ class AnswerStream:
             self._pieces.append(REFUSAL)
             yield REFUSAL
             return
+        # Pieces are held back while the output may still be the refusal sentence, so that a
+        # refusal answered again (second pass) is never shown and then taken back.
+        refused = yield from self._relay(self._generation, hold=self._retry is not None)
+        if not refused or self._retry is None:
+            return
+        self.second_pass = True
+        self._pieces = []
+        self._generation = self._retry()
+        self._generations.append(self._generation)
+        yield from self._relay(self._generation, hold=False)
+
+    def _relay(self, generation: Generation, *, hold: bool) -> PyGenerator[str, None, bool]:
+        """Pass pieces on; with `hold`, keep them back while they may be the refusal sentence.
+
+        Returns True when everything was held back: the output was the refusal (or nothing).
+        """
+        held: list[str] = []
         try:
-            for piece in self._generation:
-                if self._ttft is None:
-                    self._ttft = time.perf_counter() - self._started
+            for piece in generation:
                 self._pieces.append(piece)
-                yield piece
+                if hold and _may_be_refusal("".join(self._pieces)):
+                    held.append(piece)
+                    continue
+                hold = False
+                yield from self._emit([*held, piece])
+                held = []
         finally:
             # Closing this stream early must end the model's generation at once, so the
             # model's lock is free for the next question (not whenever the GC runs).
-            self._generation.close()
+            generation.close()
+        return hold
+
+    def _emit(self, pieces: Sequence[str]) -> Iterator[str]:
+        for piece in pieces:
+            if self._ttft is None:
+                self._ttft = time.perf_counter() - self._started
+            yield piece
 
     def __iter__(self) -> Iterator[str]:
         return self._iterator
@@ -88,8 +125,7 @@ class AnswerStream:
     def _finish(self) -> Answer:
         total = time.perf_counter() - self._started
         raw = "".join(self._pieces).strip()
-        checked = check_answer(raw, self.passages, self._source_text, self._support)
-        generation = self._generation
+        checked = check_answer(raw, self.passages, self._source_text, self._support, question=self.question)
         return Answer(
             question=self.question,
             text=checked.text,
@@ -98,14 +134,20 @@ class AnswerStream:
             passages=self.passages,
             timings=Timings(self._retrieve_s, self._ttft if self._ttft is not None else total, total),
             tokens=Tokens(
-                generation.prompt_tokens if generation else 0,
-                generation.completion_tokens if generation else 0,
+                sum(g.prompt_tokens for g in self._generations),
+                sum(g.completion_tokens for g in self._generations),
             ),
             repaired=checked.repaired,
             invalid_citations=checked.invalid,
             sentences=checked.sentences,
             raw_text=raw,
+            second_pass=self.second_pass,
         )
+
+
+def _may_be_refusal(text: str) -> bool:
+    """The output so far could still turn out to be exactly the refusal sentence."""
+    return canonical(REFUSAL).startswith(canonical(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +165,8 @@ def check_answer(
     passages: Sequence[Passage],
     source_text: Callable[[str], str | None],
     support: SupportParams,
+    *,
+    question: str = "",
 ) -> Checked:
     """Everything between the model's raw output and the answer a user sees.
 
@@ -138,7 +182,7 @@ def check_answer(
         if not resolve(text, passages):
             text = attach_citations(text, passages)
             repaired = True
-        text, sentences = check_support(text, passages, source_text, support)
+        text, sentences = check_support(text, passages, source_text, support, question=question)
         refused = not text  # no sentence was supported by the passages
     if refused:
         return Checked(REFUSAL, (), True, repaired, tuple(invalid), sentences)
@@ -189,6 +233,17 @@ class Pipeline:
         messages = build_messages(question, passages)
         self._check_fits(messages)
         generation = self.generator.stream(messages, max_tokens=self.answering.max_tokens)
+        gate = self.answering.second_pass_min_dense
+        best_dense = max((p.dense_score or 0.0 for p in passages), default=0.0)
+        retry = None
+        if gate is not None and best_dense >= gate:
+            # Same prefix as the first prompt up to the question: llama.cpp reuses its cache,
+            # so the second pass costs little more than its generation.
+            forced = build_messages(question, passages, forced=True)
+
+            def retry() -> Generation:
+                return self.generator.stream(forced, max_tokens=self.answering.max_tokens)
+
         return AnswerStream(
             question,
             passages,
@@ -197,6 +252,7 @@ class Pipeline:
             retrieve_s,
             source_text=self.searcher.store.source_text,
             support=self.answering.support,
+            retry=retry,
         )
 
     def ask(self, question: str, *, k: int | None = None) -> Answer:

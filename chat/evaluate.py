@@ -174,7 +174,7 @@ def result_to_dict(question: Question, result: Result) -> dict[str, Any]:
     if result.answer is None:
         return head | {
             "question": question.question, "answer": None, "refused": None, "repaired": None,
-            "citations": [], "invalid_citations": [], "sentences": [], "raw_answer": None,
+            "citations": [], "invalid_citations": [], "sentences": [], "raw_answer": None, "second_pass": None,
             "retrieved": [], "timings": None, "tokens": None,
             "search": [], "judgment": None,
         }  # fmt: skip

@@ -25,13 +25,18 @@ If the passages do not state the answer to the exact question asked, reply only:
 # with an unrelated quote).
 REMINDER = f"Answer only from the passages, citing them like [1]. If they do not state the answer, reply: {REFUSAL}"
 
-_EXAMPLE_PASSAGES = """[1] (Harbor News) The city council approved the new harbor bridge on 3 May 2018 after a two-year debate.
+_EXAMPLE_PASSAGES = """\
+[1] (Harbor News) The city council approved the new harbor bridge on 3 May 2018 after a two-year debate.
 [2] (Harbor News) Construction is expected to cost 40 million euros, paid mostly by the regional government.
 [3] (City Weekly) The mayor said the bridge would cut commuting times for thousands of residents."""
 
 
-def _user(passages: str, question: str) -> str:
-    return f"Passages:\n{passages}\n\nQuestion: {question}\n{REMINDER}"
+# The second pass (chat/ask.py): the same message without the option to refuse.
+FORCED_REMINDER = "Answer from the passages in one or two sentences, citing them like [1]."
+
+
+def _user(passages: str, question: str, *, forced: bool = False) -> str:
+    return f"Passages:\n{passages}\n\nQuestion: {question}\n{FORCED_REMINDER if forced else REMINDER}"
 
 
 FEW_SHOT: tuple[Message, ...] = (
@@ -54,9 +59,9 @@ def format_passages(passages: Sequence[Passage]) -> str:
     return "\n".join(lines)
 
 
-def build_messages(question: str, passages: Sequence[Passage]) -> list[Message]:
+def build_messages(question: str, passages: Sequence[Passage], *, forced: bool = False) -> list[Message]:
     return [
         Message("system", SYSTEM),
         *FEW_SHOT,
-        Message("user", _user(format_passages(passages), question)),
+        Message("user", _user(format_passages(passages), question, forced=forced)),
     ]

@@ -41,6 +41,7 @@ def answer_to_dict(answer: Answer) -> dict[str, Any]:
             for s in answer.sentences
         ],
         "raw_answer": answer.raw_text,
+        "second_pass": answer.second_pass,
         "retrieved": [
             {
                 "rank": p.rank,

@@ -1,7 +1,8 @@
 """Check each answer sentence against the passages and find the exact words that support it.
 
 Support is the share of a sentence's content words found in a passage (after unicode,
-quote and accent folding and plural stripping, as for BM25). Each sentence is checked against the passages it cites; when a
+quote and accent folding and plural stripping, as for BM25). Each sentence is checked
+against the passages it cites; when a
 different passage supports it clearly better, the citation moves there; when no passage
 supports it, the sentence is dropped from the answer. The supporting span is the passage
 sentence (or two adjacent sentences) with the most overlap, as offsets in the source file,
@@ -26,7 +27,7 @@ _MARKERS = re.compile(r"\s*\[\d+\]")
 
 @dataclass(frozen=True, slots=True)
 class SupportParams:
-    min_support: float = 0.5  # share of a sentence's content words a passage must contain
+    min_support: float = 0.4  # share of a sentence's new content words a passage must contain
     move_margin: float = 0.2  # another passage must beat the cited one by this to take the citation
 
 
@@ -60,13 +61,24 @@ def check_support(
     passages: Sequence[Passage],
     source_text: Callable[[str], str | None],
     params: SupportParams,
+    *,
+    question: str = "",
 ) -> tuple[str, tuple[SentenceSupport, ...]]:
-    """The answer with unsupported sentences removed and citations moved, and per-sentence support."""
+    """The answer with unsupported sentences removed and citations moved, and per-sentence support.
+
+    Only what a sentence adds to the question needs support: "The Kremlin justified the push
+    in Idlib" in reply to "How did the Kremlin justify the push in Idlib?" adds nothing and is
+    dropped, while the question's own words in a real answer do not dilute its score.
+    """
+    asked = set(tokenize(question))
     kept: list[str] = []
     report: list[SentenceSupport] = []
     for sentence in split_sentences(text):
         body = _MARKERS.sub("", sentence).strip()
-        words = set(tokenize(body))
+        words = set(tokenize(body)) - asked
+        if not words and set(tokenize(body)):  # only restates the question: no answer in it
+            report.append(SentenceSupport(sentence, (), None, 0.0, None, None, None, None, False))
+            continue
         cited = [n for n in dict.fromkeys(cited_numbers(sentence)) if 1 <= n <= len(passages)]
         scores = {n: _score(words, passages[n - 1].chunk.text) for n in range(1, len(passages) + 1)}
         if not words:  # "Yes." or a bare marker: nothing to check, keep as written
@@ -105,4 +117,4 @@ def _recite(sentence: str, n: int) -> str:
     """Replace the sentence's markers with [n], placed before its final punctuation."""
     body = _MARKERS.sub("", sentence).rstrip()
     stripped = body.rstrip(".!?\"'\u201d")
-    return f"{stripped} [{n}]{body[len(stripped):]}"
+    return f"{stripped} [{n}]{body[len(stripped) :]}"

@@ -47,7 +47,7 @@ def replay(results_path: Path, questions_path: Path, corpus: Path, support: Supp
             continue
         passages = tuple(_passage(p, corpus, texts) for p in record["retrieved"])
         search = tuple(_passage(p, corpus, texts) for p in record["search"])
-        checked = check_answer(record["raw_answer"], passages, texts.get, support)
+        checked = check_answer(record["raw_answer"], passages, texts.get, support, question=record["question"])
         t = record["timings"]
         answer = Answer(
             question=record["question"],

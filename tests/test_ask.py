@@ -91,3 +91,44 @@ def test_prompt_snapshot(corpus, make_pipeline):
     rendered = "\n\n".join(f"<{m.role}>\n{m.content}" for m in messages) + "\n"
     expected = (DATA / "prompt_snapshot.txt").read_text(encoding="utf-8")
     assert rendered == expected
+
+
+def _gated(pipeline, gate):
+    from dataclasses import replace
+
+    pipeline.answering = replace(pipeline.answering, second_pass_min_dense=gate)
+    return pipeline
+
+
+def test_refusal_is_asked_again_without_showing_it(corpus, make_pipeline):
+    pipeline, generator = make_pipeline(corpus, [REFUSAL, "Construction is expected to cost 40 million euros [1]."])
+    stream = _gated(pipeline, 0.0).stream("How much does the bridge cost?")
+    pieces = list(stream)
+    answer = stream.answer()
+    assert "do not say" not in "".join(pieces)  # the first refusal never reached the user
+    assert answer.second_pass and not answer.refused
+    assert "40 million euros" in answer.text and answer.citations
+    first, second = generator.prompts
+    assert first[:-1] == second[:-1]  # same prefix: llama.cpp reuses its cache
+    assert first[-1].content.split("Question:")[0] == second[-1].content.split("Question:")[0]
+    assert "do not say" not in second[-1].content.split("Question:")[1]  # no refusal option
+    assert answer.tokens.completion == len(REFUSAL.split()) + len(pieces)
+
+
+def test_second_pass_answer_without_support_stays_a_refusal(corpus, make_pipeline):
+    pipeline, _ = make_pipeline(corpus, [REFUSAL, "The bridge has twelve golden towers [1]."])
+    answer = _gated(pipeline, 0.0).ask("How tall is the bridge?")
+    assert answer.second_pass and answer.refused and answer.text == REFUSAL
+
+
+def test_no_second_pass_below_the_retrieval_gate(corpus, make_pipeline):
+    pipeline, generator = make_pipeline(corpus, [REFUSAL, "Construction costs 40 million euros [1]."])
+    stream = _gated(pipeline, 1.01).stream("How much does the bridge cost?")
+    assert "".join(stream) == REFUSAL
+    assert stream.answer().refused and len(generator.prompts) == 1
+
+
+def test_answer_that_starts_like_a_refusal_streams_normally(corpus, make_pipeline):
+    pipeline, generator = make_pipeline(corpus, ["The articles do not mention the mayor, but construction costs 40 million euros [1]."])
+    pieces = list(_gated(pipeline, 0.0).stream("How much does the bridge cost?"))
+    assert "".join(pieces).startswith("The articles do not mention") and len(generator.prompts) == 1

@@ -44,7 +44,7 @@ def test_ask_json_follows_the_schema(fake_app):
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert set(data) == {
-        "question", "answer", "refused", "repaired", "citations", "invalid_citations", "sentences", "raw_answer",
+        "question", "answer", "refused", "repaired", "citations", "invalid_citations", "sentences", "raw_answer", "second_pass",
         "retrieved", "timings", "tokens",
     }  # fmt: skip
     assert data["answer"] == "It costs 40 million euros [1]." and data["refused"] is False
