@@ -61,10 +61,10 @@ class AnswerStream:
         self._retrieve_s = retrieve_s
         self._pieces: list[str] = []
         self._ttft: float | None = None
-        self._iterator = self._iterate()
+        self._iterator: PyGenerator[str, None, None] = self._iterate()
         self._answer: Answer | None = None
 
-    def _iterate(self) -> Iterator[str]:
+    def _iterate(self) -> PyGenerator[str, None, None]:
         if self._generation is None:  # nothing retrieved: refuse without asking the model
             self._ttft = time.perf_counter() - self._started
             self._pieces.append(REFUSAL)

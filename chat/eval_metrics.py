@@ -242,8 +242,7 @@ def summary_to_dict(summary: Summary) -> dict[str, Any]:
         "n_unanswerable": summary.n_unanswerable,
         "n_failed": summary.n_failed,
         "metrics": {
-            key: {"value": rounded(m.value), "count": rounded(m.count), "n": m.n}
-            for key, m in summary.metrics.items()
+            key: {"value": rounded(m.value), "count": rounded(m.count), "n": m.n} for key, m in summary.metrics.items()
         },
         "run": summary.run,
     }

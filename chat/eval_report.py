@@ -70,9 +70,7 @@ def format_table(summary: Summary, thresholds: dict[str, Any] | None = None) -> 
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = [f"{_headline(summary)}; k = {summary.run.get('k', '?')}"]
     for row in rows:
-        lines.append(
-            f"{row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}".rstrip()
-        )
+        lines.append(f"{row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}".rstrip())
     return "\n".join(lines)
 
 
@@ -86,9 +84,7 @@ def write_report(
     """Write summary.json, chart.png and report.md (which embeds the chart) into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     summary_path = folder / SUMMARY_FILE
-    summary_path.write_text(
-        json.dumps(summary_to_dict(summary), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-    )
+    summary_path.write_text(json.dumps(summary_to_dict(summary), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     chart_path = folder / CHART_FILE
     draw_chart(chart_path, summary, results, questions, thresholds or {})
     report_path = folder / REPORT_FILE
@@ -153,11 +149,7 @@ def _problem_lists(results: Sequence[Result], questions: Sequence[Question]) -> 
             continue
         judgment = judge(question, result.answer, result.search)
         if question.evidence and (judgment.search_rank is None or judgment.search_rank > 5):
-            found = (
-                "not in the top 10"
-                if judgment.search_rank is None
-                else f"first at rank {judgment.search_rank}"
-            )
+            found = "not in the top 10" if judgment.search_rank is None else f"first at rank {judgment.search_rank}"
             misses.append(f"- `{result.id}` {question.question} — evidence {found}")
         if judgment.correct:
             continue
@@ -240,18 +232,14 @@ def draw_chart(
     keys = [k for k in summary.metrics if k not in LATENCY]
     values = [summary.metrics[k].value or 0.0 for k in keys]
     colors = [
-        "#999999"
-        if k not in limits
-        else ("#55a868" if meets(summary.metrics[k].value, limits[k]) else "#c44e52")
+        "#999999" if k not in limits else ("#55a868" if meets(summary.metrics[k].value, limits[k]) else "#c44e52")
         for k in keys
     ]
     qy = list(range(len(keys)))
     quality.barh(qy, values, color=colors, height=0.7)
     for y, key, value in zip(qy, keys, values, strict=True):
         metric = summary.metrics[key]
-        quality.text(
-            value + 0.01, y, "-" if metric.value is None else f"{value:.2f}", va="center", fontsize=7
-        )
+        quality.text(value + 0.01, y, "-" if metric.value is None else f"{value:.2f}", va="center", fontsize=7)
         if key in limits:
             quality.plot([limits[key][1]] * 2, [y - 0.45, y + 0.45], color="black", linewidth=2)
     quality.set_yticks(qy, [METRICS[k][0] for k in keys], fontsize=7)

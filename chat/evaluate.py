@@ -38,9 +38,7 @@ class QuestionsFileError(EvalFileError):
 
 def load_questions(path: Path) -> list[Question]:
     """Read and check a questions JSONL file (docs/EVALUATION.md); blank lines are skipped."""
-    text = _read_text(
-        path, QuestionsFileError, "questions file", "pass a JSONL file with one question per line"
-    )
+    text = _read_text(path, QuestionsFileError, "questions file", "pass a JSONL file with one question per line")
     questions: list[Question] = []
     first_line: dict[str, int] = {}
     for number, line in enumerate(text.splitlines(), start=1):
@@ -59,9 +57,7 @@ def load_questions(path: Path) -> list[Question]:
         first_line[question.id] = number
         questions.append(question)
     if not questions:
-        raise QuestionsFileError(
-            f"no questions in {path}; write one JSON object per line (docs/EVALUATION.md)"
-        )
+        raise QuestionsFileError(f"no questions in {path}; write one JSON object per line (docs/EVALUATION.md)")
     return questions
 
 
@@ -89,8 +85,7 @@ def _parse_question(record: Any, where: str) -> Question:
         raise fail("answerable", "true or false")
     keys = record["answer_keys"]
     if not isinstance(keys, list) or not all(
-        isinstance(group, list) and group and all(isinstance(s, str) and s.strip() for s in group)
-        for group in keys
+        isinstance(group, list) and group and all(isinstance(s, str) and s.strip() for s in group) for group in keys
     ):
         raise fail("answer_keys", 'a list of groups of alternatives, e.g. [["59"], ["Idlib", "Syria"]]')
     return Question(
@@ -109,9 +104,7 @@ def load_thresholds(path: Path) -> dict[str, Any]:
         thresholds = json.loads(text)
     except json.JSONDecodeError as exc:
         raise EvalFileError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    if not isinstance(thresholds, dict) or not all(
-        isinstance(thresholds.get(d, {}), dict) for d in ("min", "max")
-    ):
+    if not isinstance(thresholds, dict) or not all(isinstance(thresholds.get(d, {}), dict) for d in ("min", "max")):
         raise EvalFileError(f'{path}: expected {{"min": {{metric: bound}}, "max": {{metric: bound}}}}')
     return thresholds
 
@@ -148,9 +141,7 @@ def evaluate(
     warm_up(pipeline)  # a model that cannot load fails here, once, instead of per question
     deep = replace(pipeline.retrieval, k=max(SEARCH_K, pipeline.retrieval.k))
     results: list[Result] = []
-    bar = tqdm(
-        questions, desc="questions", unit="q", file=sys.stderr, disable=not progress, dynamic_ncols=True
-    )
+    bar = tqdm(questions, desc="questions", unit="q", file=sys.stderr, disable=not progress, dynamic_ncols=True)
     for question in bar:
         try:
             answer = pipeline.ask(question.question)

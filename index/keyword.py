@@ -52,10 +52,10 @@ class KeywordIndex:
         for doc, text in enumerate(texts):
             tokens = tokenize(text)
             lengths[doc] = len(tokens)
-            for term, tf in Counter(tokens).items():
+            for term, count in Counter(tokens).items():
                 rows.append(vocab.setdefault(term, len(vocab)))
                 cols.append(doc)
-                tfs.append(tf)
+                tfs.append(count)
         n_docs = len(texts)
         row = np.asarray(rows, dtype=np.int64)
         col = np.asarray(cols, dtype=np.int64)

@@ -167,12 +167,14 @@ def _dense_index(vectors: np.ndarray):  # type: ignore[no-untyped-def]
     import faiss
 
     dim = vectors.shape[1]
+    index: faiss.Index
     if len(vectors) <= EXACT_LIMIT:
         index = faiss.IndexFlatIP(dim)
     else:
-        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = 64
+        hnsw = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = 80
+        hnsw.hnsw.efSearch = 64
+        index = hnsw
     index.add(vectors)
     return index
 

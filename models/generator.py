@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 from models.errors import ModelLoadError
 
@@ -116,7 +116,7 @@ class LlamaGenerator:
         # llama.cpp is not thread-safe: one generation at a time per model.
         with self._lock:
             chunks = self._llm.create_chat_completion(
-                messages=[{"role": m.role, "content": m.content} for m in messages],
+                messages=cast(Any, [{"role": m.role, "content": m.content} for m in messages]),
                 max_tokens=max_tokens,
                 temperature=0.0,
                 top_k=1,
@@ -127,8 +127,8 @@ class LlamaGenerator:
             )
             count = 0
             try:
-                for chunk in chunks:
-                    piece = chunk["choices"][0]["delta"].get("content")  # type: ignore[index]
+                for chunk in cast(Iterator[dict[str, Any]], chunks):
+                    piece = chunk["choices"][0]["delta"].get("content")
                     if piece:
                         count += 1
                         yield piece

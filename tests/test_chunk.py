@@ -46,7 +46,7 @@ def test_consecutive_chunks_share_one_sentence(tokenizer_count):
     document = seed_documents()[0]
     chunks = chunk_document(document, ChunkingParams(), tokenizer_count)
     assert len(chunks) > 3
-    for a, b in zip(chunks, chunks[1:]):
+    for a, b in zip(chunks, chunks[1:], strict=False):
         assert b.start < a.end  # overlap
         shared = document.text[b.start : a.end]
         assert len(sentence_spans(document.text, b.start, a.end)) == 1, shared
