@@ -260,17 +260,23 @@ def evaluate(
 
 
 def format_sources(answer: Any) -> str:
-    """The final answer (if citations were repaired) and its sources, for a terminal."""
+    """The checked answer (when checking changed it) and its sources, for a terminal.
+
+    Each source shows the exact supporting words and their character offsets in the file,
+    so `file_text[start:end]` is what the answer rests on.
+    """
     lines: list[str] = []
-    if answer.repaired or answer.invalid_citations:
-        lines += ["", f"Answer with checked citations: {answer.text}"]
+    if answer.text != answer.raw_text.strip():
+        lines += ["", f"Checked answer: {answer.text}"]
     if answer.refused:
-        return "\n".join(lines + ["", "(no sources: the articles do not contain the answer)"])
+        return "\n".join([*lines, "", "(no sources: the articles do not contain the answer)"])
     lines += ["", "Sources:"]
     for c in answer.citations:
-        quote = c.text.replace("\n", " ")
-        lines.append(f"[{c.n}] {c.title} ({c.source}, chars {c.start}-{c.end})")
-        lines.append(f'    "{quote}"')
+        spans = [s for s in answer.sentences if s.passage == c.n and s.start is not None]
+        lines.append(f"[{c.n}] {c.title} ({c.source})")
+        for span in spans or [None]:
+            start, end, quote = (span.start, span.end, span.quote) if span else (c.start, c.end, c.text)
+            lines.append(f'    chars {start}-{end}: "{" ".join(quote.split())}"')
     if not answer.citations:
         lines.append("    (the answer cites no passage; treat it with care)")
     return "\n".join(lines)

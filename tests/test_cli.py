@@ -30,13 +30,16 @@ def test_help_and_version():
     assert run("--version").output.startswith("seedqa, version ")
 
 
-def test_ask_streams_answer_then_sources(fake_app):
+def test_ask_streams_answer_then_sources(fake_app, corpus):
     result = run("ask", "How much does the bridge cost?")
     assert result.exit_code == 0, result.output
     answer, sources = result.stdout.split("\nSources:\n")
     assert answer.strip() == "It costs 40 million euros [1]."
-    assert sources.startswith("[1] City approves new harbor bridge (harbor.txt, chars ")
-    assert "40 million euros" in sources
+    assert sources.startswith("[1] City approves new harbor bridge (harbor.txt)\n    chars ")
+    start, end = (int(x) for x in sources.split("chars ")[1].split(":")[0].split("-"))
+    original = (corpus / "harbor.txt").read_text(encoding="utf-8")
+    assert original[start:end] == "Construction is expected to cost 40 million euros, paid mostly by the regional government."
+    assert f'"{original[start:end]}"' in sources
 
 
 def test_ask_json_follows_the_schema(fake_app):
