@@ -4,12 +4,13 @@ The model's raw output is recorded per question (`raw_answer`), so the post-gene
 steps (citation repair, support check, refusal) can be re-run with different parameters
 without generating again: same generations, different checking, comparable numbers.
 
-    .venv/bin/python evals/replay.py RESULTS.jsonl [--min-support 0.5 ...] [--corpus seeds]
+    .venv/bin/python evals/replay.py RESULTS.jsonl[.gz] [--min-support 0.4 ...] [--corpus seeds]
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import sys
 from dataclasses import replace
@@ -40,7 +41,10 @@ def replay(results_path: Path, questions_path: Path, corpus: Path, support: Supp
     questions = load_questions(questions_path)
     texts: dict[str, str] = {}
     results = []
-    for line in results_path.read_text(encoding="utf-8").splitlines():
+    opener = gzip.open if results_path.suffix == ".gz" else open
+    with opener(results_path, "rt", encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    for line in lines:
         record = json.loads(line)
         if record.get("status") != "ok":
             results.append(Result(record["id"], None, error=record.get("error")))
