@@ -72,7 +72,10 @@ def test_streaming_yields_tokens_in_order(real_pipeline):
     pieces = list(stream)
     answer = stream.answer()
     assert len(pieces) > 3
-    assert answer.tokens.completion == len(pieces)
+    # Each streamed piece is one token; a second pass adds the tokens of the refusal it replaced.
+    assert answer.tokens.completion >= len(pieces)
+    if not answer.second_pass:
+        assert answer.tokens.completion == len(pieces)
     assert "59" in answer.text, answer.text
 
 
