@@ -74,6 +74,16 @@ gguf_option = click.option(
 )  # fmt: skip
 
 
+threads_option = click.option("--threads", type=int, default=None, help="CPU threads for the LLM [env SEEDQA_THREADS].")
+
+
+def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--corpus, --data-dir, --embedder, --gguf and --threads, passed on as `**flags`."""
+    for option in (threads_option, gguf_option, embedder_option, data_option, corpus_option):
+        command = option(command)
+    return command
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(_version(), "--version", prog_name="seedqa")
 @click.option("-v", "--verbose", is_flag=True, help="Show library logs and progress details.")
@@ -125,21 +135,8 @@ def index(corpus: Path | None, data_dir: Path | None, embedder: Path | None) -> 
 @click.argument("question")
 @click.option("-k", type=int, default=None, help="Passages given to the model [env SEEDQA_K; default 4].")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON object (docs/JSON.md).")
-@corpus_option
-@data_option
-@embedder_option
-@gguf_option
-@click.option("--threads", type=int, default=None, help="CPU threads for the LLM [env SEEDQA_THREADS].")
-def ask(
-    question: str,
-    k: int | None,
-    as_json: bool,
-    corpus: Path | None,
-    data_dir: Path | None,
-    embedder: Path | None,
-    gguf: Path | None,
-    threads: int | None,
-) -> None:
+@model_options
+def ask(question: str, k: int | None, as_json: bool, **flags: Any) -> None:
     """Answer QUESTION from the articles, with [n] citations and their sources.
 
     The index is built on first use and refreshed when the articles change.
@@ -155,7 +152,7 @@ def ask(
         from chat.app import build_pipeline
         from chat.serialize import answer_to_dict
 
-        settings = Settings.load(corpus=corpus, data_dir=data_dir, k=k, embedder=embedder, gguf=gguf, threads=threads)
+        settings = Settings.load(k=k, **flags)
         if not " ".join(question.split()):
             raise ChatError("the question is empty; type a question about the articles")
         pipeline = build_pipeline(settings, notify=_notify, progress=True)
@@ -178,20 +175,8 @@ def ask(
     "--host", default="127.0.0.1", show_default=True, help="Address to bind (keep 127.0.0.1 unless you mean to share)."
 )
 @click.option("--port", type=int, default=7860, show_default=True, help="Port to listen on (0 = any free port).")
-@corpus_option
-@data_option
-@embedder_option
-@gguf_option
-@click.option("--threads", type=int, default=None, help="CPU threads for the LLM [env SEEDQA_THREADS].")
-def serve(
-    host: str,
-    port: int,
-    corpus: Path | None,
-    data_dir: Path | None,
-    embedder: Path | None,
-    gguf: Path | None,
-    threads: int | None,
-) -> None:
+@model_options
+def serve(host: str, port: int, **flags: Any) -> None:
     """Chat with the articles in a browser (Gradio web UI on a local address).
 
     \b
@@ -203,7 +188,7 @@ def serve(
     def action() -> None:
         from chat.web import serve as serve_web
 
-        settings = Settings.load(corpus=corpus, data_dir=data_dir, embedder=embedder, gguf=gguf, threads=threads)
+        settings = Settings.load(**flags)
         serve_web(settings, host=host, port=port, notify=_notify)
 
     run_or_exit(action)
@@ -225,22 +210,9 @@ def serve(
 )
 @click.option("-k", type=int, default=None, help="Passages given to the model [env SEEDQA_K].")
 @click.option("--limit", type=int, default=None, help="Only the first N questions (a quick check).")
-@corpus_option
-@data_option
-@embedder_option
-@gguf_option
-@click.option("--threads", type=int, default=None, help="CPU threads for the LLM [env SEEDQA_THREADS].")
+@model_options
 def evaluate(
-    questions: Path,
-    out: Path | None,
-    report: Path | None,
-    k: int | None,
-    limit: int | None,
-    corpus: Path | None,
-    data_dir: Path | None,
-    embedder: Path | None,
-    gguf: Path | None,
-    threads: int | None,
+    questions: Path, out: Path | None, report: Path | None, k: int | None, limit: int | None, **flags: Any
 ) -> None:
     """Run reference QUESTIONS (JSONL) through ask() and report quality and latency.
 
@@ -253,7 +225,7 @@ def evaluate(
     def action() -> None:
         from chat.evaluate import run_cli
 
-        settings = Settings.load(corpus=corpus, data_dir=data_dir, k=k, embedder=embedder, gguf=gguf, threads=threads)
+        settings = Settings.load(k=k, **flags)
         run_cli(settings, questions, out=out, report=report, limit=limit, notify=_notify)
 
     run_or_exit(action)
