@@ -68,6 +68,7 @@ class LlamaGenerator:
         n_threads: int | None = None,
         n_batch: int = 512,
         seed: int = 0,
+        cache_mb: int = 256,
     ) -> None:
         try:
             from llama_cpp import Llama
@@ -86,6 +87,13 @@ class LlamaGenerator:
             )
         except Exception as exc:  # llama.cpp reports failures as ValueError/RuntimeError
             raise ModelLoadError(f"could not load the model {path}: {exc}") from exc
+        if cache_mb > 0:
+            # KV states of recent prompts, kept in RAM: after a different prompt (a follow-up
+            # rewrite) the next answer still finds its fixed prefix computed. Measured: showcase
+            # TTFT after an unrelated prompt 18.6 s without, 12.7 s with (2 cores, loaded).
+            from llama_cpp import LlamaRAMCache
+
+            self._llm.set_cache(LlamaRAMCache(capacity_bytes=cache_mb << 20))
         self._path = path
         self._n_ctx = n_ctx
         self._lock = threading.Lock()
