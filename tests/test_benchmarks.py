@@ -99,7 +99,7 @@ def test_scale_runs_on_fakes_in_worker_processes(options: Options) -> None:
     report = scale.run(options)
     query = report.data["query"]
     assert query["n_chunks"] == report.data["build"]["n_chunks"] > 50
-    assert query["latency"]["fused_total"]["n"] == options.queries
+    assert query["latency"]["default"]["fused_total"]["n"] == options.queries
     assert query["retrieval_peak_rss_mb"] > 0
     dense = query["dense_compare"]
     assert dense["flat"]["recall@10"] == 1.0

@@ -1,0 +1,165 @@
+"""`cold`: `seedqa --help` wall time, cold `seedqa ask` to its first character, start-up stages.
+
+- `seedqa --help`, a new process each time, median of `reps` (target < 0.5 s);
+- cold `seedqa ask "<showcase>"` (new process, index already built, model file in the page
+  cache): seconds from launch to the first byte on its unbuffered stdout, its peak RSS
+  (wait4), interleaved with warm showcase TTFTs in this process -> ratio (target <= 2x);
+- the start-up stages, each timed in order in one fresh process (`python -m benchmarks.cold
+  stages`): imports, loading the LLM, the embedder and the index, the first search. They
+  show what a cold start spends before the prompt is even read.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import OTHER_QUESTIONS, ROOT, SHOWCASE, Options, Report, emit, load, median, python_child
+
+SEEDQA = Path(sys.executable).with_name("seedqa")
+
+
+def help_times(reps: int) -> list[float]:
+    out = []
+    for _ in range(reps):
+        began = time.perf_counter()
+        subprocess.run([str(SEEDQA), "--help"], check=True, capture_output=True)
+        out.append(time.perf_counter() - began)
+    return out
+
+
+def help_imports(top: int = 8) -> list[tuple[str, float]]:
+    """The slowest imports (cumulative ms) that `seedqa --help` pays for, from -X importtime."""
+    code = (
+        "import sys; sys.argv = ['seedqa', '--help']\nfrom chat.cli import main\ntry: main()\nexcept SystemExit: pass"
+    )
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c", code], cwd=ROOT, capture_output=True, text=True)
+    rows = []
+    for line in done.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line and "cumulative" not in line:
+            _, cumulative, name = line.split("|")
+            if not name.startswith("  "):  # top-level imports only (nested ones are inside them)
+                rows.append((name.strip(), int(cumulative.strip()) / 1000))
+    return sorted(rows, key=lambda r: -r[1])[:top]
+
+
+def cold_ask(env: dict[str, str], question: str = SHOWCASE) -> dict[str, Any]:
+    """Launch `seedqa ask`, time its first stdout byte; wait4 gives its own peak RSS."""
+    began = time.perf_counter()
+    process = subprocess.Popen(
+        [str(SEEDQA), "ask", question], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0
+    )
+    assert process.stdout is not None
+    first = process.stdout.read(1)
+    first_s = time.perf_counter() - began
+    rest = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0 or not first:
+        raise RuntimeError(f"seedqa ask exited with {process.returncode}")
+    return {
+        "first_byte_s": first_s,
+        "total_s": time.perf_counter() - began,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "chars": len(first + rest),
+    }
+
+
+def stages() -> dict[str, float]:
+    """Each start-up step of `seedqa ask`, in order, in this (fresh) process."""
+    out: dict[str, float] = {}
+
+    def step(name: str, action) -> Any:  # type: ignore[no-untyped-def]
+        began = time.perf_counter()
+        result = action()
+        out[name] = time.perf_counter() - began
+        return result
+
+    step("import chat.cli", lambda: __import__("chat.cli"))
+    step("import chat.app (+index, models)", lambda: __import__("chat.app"))
+    step("import faiss", lambda: __import__("faiss"))
+    step("import torch", lambda: __import__("torch"))
+    step("import sentence_transformers", lambda: __import__("sentence_transformers"))
+    step("import llama_cpp", lambda: __import__("llama_cpp"))
+    from chat.app import build_embedder, index_dir
+    from chat.settings import Settings
+    from index.search import HybridSearcher
+    from index.store import ensure_index
+    from models.generator import LlamaGenerator
+    from models.gguf import resolve_gguf
+
+    settings = Settings.load()
+    gguf = step("resolve gguf", lambda: resolve_gguf(settings.generator.gguf, settings.data_dir))
+    step("load LLM (LlamaGenerator)", lambda: LlamaGenerator(gguf, n_ctx=settings.generator.n_ctx))
+    embedder = build_embedder(settings)
+    step("load embedder", embedder.load)
+    store = step("check + load index", lambda: ensure_index(settings.corpus, index_dir(settings), embedder,
+                                                            settings.chunking, rebuild=False))  # fmt: skip
+    searcher = HybridSearcher(store, embedder)
+    step("first search", lambda: searcher.search(SHOWCASE, settings.retrieval))
+    step("second search", lambda: searcher.search(OTHER_QUESTIONS[0], settings.retrieval))
+    return out
+
+
+def run(options: Options) -> Report:
+    report = Report("cold")
+    reps = options.reps
+    times = help_times(reps)
+    report.data["help_s"] = times
+    report.add("seedqa --help", median(times), "s", f"median of {reps} new processes; target < 0.5")
+    slowest = help_imports()
+    report.data["help_imports_ms"] = slowest
+    report.add("  slowest imports of --help", ", ".join(f"{n} {ms:.0f} ms" for n, ms in slowest[:4]))
+    if options.fake:
+        return report
+
+    from benchmarks.latency import bench_settings
+    from benchmarks.llm import first_token
+    from chat.app import build_pipeline
+
+    settings = bench_settings(options.workdir)
+    env = {**os.environ, "SEEDQA_GGUF": str(settings.generator.gguf), "SEEDQA_DATA_DIR": str(settings.data_dir),
+           "SEEDQA_CORPUS": str(settings.corpus)}  # fmt: skip
+    pipeline = build_pipeline(settings)  # builds the index in the private data dir if needed
+    first_token(pipeline, OTHER_QUESTIONS[-1])  # warm-up
+    first_token(pipeline, SHOWCASE)
+    staged = python_child(["-m", "benchmarks.cold", "stages"], env=env)
+    report.data["stages"] = staged
+    cold: list[dict] = []
+    warm: list[dict] = []
+    for rep in range(reps):
+        arms = [
+            lambda: cold.append({**cold_ask(env), "load": load()}),
+            lambda rep=rep: (
+                first_token(pipeline, OTHER_QUESTIONS[rep % len(OTHER_QUESTIONS)]),
+                warm.append({**first_token(pipeline, SHOWCASE), "load": load()}),
+            ),
+        ]
+        for arm in arms if rep % 2 == 0 else arms[::-1]:
+            arm()
+    for row in warm:
+        row.pop("prompt_ids", None)
+    report.data["cold_ask"] = cold
+    report.data["warm"] = warm
+    cold_median = median([r["first_byte_s"] for r in cold])
+    warm_median = median([r["ttft_s"] for r in warm])
+    report.add("cold seedqa ask: first character", cold_median, "s", f"median of {reps}, new process each")
+    report.add("warm showcase TTFT (same run)", warm_median, "s", "after a different question")
+    report.add("cold / warm ratio", cold_median / warm_median, "", "target <= 2")
+    report.add("cold seedqa ask: whole answer", median([r["total_s"] for r in cold]), "s")
+    report.add("cold seedqa ask: peak RSS", max(r["peak_rss_mb"] for r in cold), "MB", "target <= 3000")
+    for name, seconds in staged.items():
+        if isinstance(seconds, float) and name not in ("wall_s", "peak_rss_mb", "load"):
+            report.add(f"  stage: {name}", seconds, "s", "fresh process, in order")
+    return report
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["stages"]:
+        emit(stages())
+    else:
+        sys.exit("usage: python -m benchmarks.cold stages   (or run it via python -m benchmarks.run cold)")
