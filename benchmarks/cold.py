@@ -7,9 +7,9 @@
 - the start-up stages, each timed in order in one fresh process (`python -m benchmarks.cold
   stages`): imports, loading the LLM, the embedder and the index, the first search. They
   show what a cold start spends before the prompt is even read;
-- the peak RSS of a process holding only the LLM after reading the prompt, for a few
-  n_ctx / n_batch settings (`python -m benchmarks.cold llm-memory N_CTX N_BATCH`): the
-  LLM's share of the 3 GB budget.
+- the peak RSS of a process holding only the LLM after one or a dozen completed answers,
+  for a few n_ctx / n_batch / RAM-cache settings (`python -m benchmarks.cold llm-memory
+  N_CTX N_BATCH CACHE_MB ANSWERS`): the LLM's share of the 3 GB budget.
 """
 
 from __future__ import annotations
@@ -108,12 +108,14 @@ def stages() -> dict[str, float]:
     return out
 
 
-def llm_memory(n_ctx: int, n_batch: int) -> dict[str, Any]:
-    """Peak RSS of a process that only loads the LLM and reads the showcase-sized prompt.
+def llm_memory(n_ctx: int, n_batch: int, cache_mb: int, answers: int) -> dict[str, Any]:
+    """Peak RSS of a process that holds only the LLM, after `answers` completed answers.
 
-    The prompt is the real one (system, few-shot, four seed chunks, the question); the
-    chunks come from the built index without loading the embedder, so torch is not counted.
+    The prompts are real ones (system, few-shot, four seed chunks, a reference question);
+    the chunks come from the built index without loading the embedder, so torch is not
+    counted. Each completed answer lets LlamaGenerator's RAM cache (`cache_mb`) keep a state.
     """
+    from benchmarks.corpus import queries
     from chat.app import index_dir
     from chat.prompt import build_messages
     from chat.settings import Settings
@@ -125,14 +127,20 @@ def llm_memory(n_ctx: int, n_batch: int) -> dict[str, Any]:
     settings = Settings.load()
     chunks = load_index(index_dir(settings)).chunks[:4]
     passages = [Passage(c, i + 1, 0.0, None, None) for i, c in enumerate(chunks)]
+    gguf = resolve_gguf(settings.generator.gguf, settings.data_dir)
     began = time.perf_counter()
-    generator = LlamaGenerator(resolve_gguf(settings.generator.gguf, settings.data_dir), n_ctx=n_ctx, n_batch=n_batch)
-    load_s = time.perf_counter() - began
+    generator = LlamaGenerator(gguf, n_ctx=n_ctx, n_batch=n_batch, cache_mb=cache_mb)
+    out: dict[str, Any] = {"n_ctx": n_ctx, "n_batch": n_batch, "cache_mb": cache_mb, "answers": answers,
+                           "load_s": time.perf_counter() - began}  # fmt: skip
     began = time.perf_counter()
-    generation = generator.stream(build_messages(SHOWCASE, passages), max_tokens=8)
-    pieces = list(generation)
-    return {"n_ctx": n_ctx, "n_batch": n_batch, "load_s": load_s, "prompt_and_8_tokens_s": time.perf_counter() - began,
-            "prompt_tokens": generation.prompt_tokens, "pieces": len(pieces)}  # fmt: skip
+    for question in [SHOWCASE, *queries(answers)[1:]][:answers]:
+        generation = generator.stream(build_messages(question, passages), max_tokens=8)
+        list(generation)
+        out["prompt_tokens"] = generation.prompt_tokens
+    out["answers_s"] = time.perf_counter() - began
+    cache = getattr(generator._llm, "cache", None)
+    out["cached_states"] = len(cache.cache_state) if cache is not None else 0
+    return out
 
 
 def run(options: Options) -> Report:
@@ -182,11 +190,14 @@ def run(options: Options) -> Report:
     report.add("cold / warm ratio", cold_median / warm_median, "", "target <= 2")
     report.add("cold seedqa ask: whole answer", median([r["total_s"] for r in cold]), "s")
     report.add("cold seedqa ask: peak RSS", max(r["peak_rss_mb"] for r in cold), "MB", "target <= 3000")
-    for n_ctx, n_batch in ((4096, 512), (2048, 512), (4096, 256)):
-        used = python_child(["-m", "benchmarks.cold", "llm-memory", str(n_ctx), str(n_batch)], env=env)
-        report.data[f"llm_memory_{n_ctx}_{n_batch}"] = used
-        report.add(f"LLM-only process peak RSS, n_ctx={n_ctx} n_batch={n_batch}", used["peak_rss_mb"], "MB",
-                   f"prompt {used['prompt_tokens']} tokens in {used['prompt_and_8_tokens_s']:.1f} s")  # fmt: skip
+    for n_ctx, n_batch, cache_mb, answers in ((4096, 512, 256, 1), (4096, 512, 256, 12), (4096, 512, 0, 12),
+                                              (2048, 512, 0, 12), (2048, 256, 0, 12)):  # fmt: skip
+        used = python_child(
+            ["-m", "benchmarks.cold", "llm-memory", *map(str, (n_ctx, n_batch, cache_mb, answers))], env=env
+        )
+        report.data[f"llm_memory_{n_ctx}_{n_batch}_{cache_mb}_{answers}"] = used
+        report.add(f"LLM-only peak RSS, n_ctx={n_ctx} n_batch={n_batch} ram cache={cache_mb} MB, {answers} answers",
+                   used["peak_rss_mb"], "MB", f"{used['cached_states']} states cached")  # fmt: skip
     for name, seconds in staged.items():
         if isinstance(seconds, float) and name not in ("wall_s", "peak_rss_mb", "load"):
             report.add(f"  stage: {name}", seconds, "s", "fresh process, in order")
@@ -196,9 +207,7 @@ def run(options: Options) -> Report:
 if __name__ == "__main__":
     if sys.argv[1:] == ["stages"]:
         emit(stages())
-    elif sys.argv[1:2] == ["llm-memory"] and len(sys.argv) == 4:
-        emit(llm_memory(int(sys.argv[2]), int(sys.argv[3])))
+    elif sys.argv[1:2] == ["llm-memory"] and len(sys.argv) == 6:
+        emit(llm_memory(*(int(a) for a in sys.argv[2:6])))
     else:
-        sys.exit(
-            "usage: python -m benchmarks.cold stages | llm-memory N_CTX N_BATCH  (or: python -m benchmarks.run cold)"
-        )
+        sys.exit("usage: python -m benchmarks.cold stages | llm-memory N_CTX N_BATCH CACHE_MB ANSWERS")

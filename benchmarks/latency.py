@@ -32,6 +32,7 @@ from benchmarks.llm import (
     restore_prefix,
     save_prefix,
     user_message_tokens,
+    without_ram_cache,
 )
 from chat.ask import Pipeline
 from index.chunk import ChunkingParams
@@ -129,9 +130,10 @@ def measure_repeat_and_cold(pipes: dict[int, Pipeline], reps: int) -> dict[str, 
             first_token(pipes[t], SHOWCASE)
             repeat[t].append({**first_token(pipes[t], SHOWCASE), "load": load()})
             llm = llama_of(pipes[t].generator)
-            if llm is not None:
-                llm.reset()  # forget the cache: the next prompt is evaluated from token 0
-            nocache[t].append({**first_token(pipes[t], SHOWCASE), "load": load()})
+            with without_ram_cache(llm):
+                if llm is not None:
+                    llm.reset()  # forget the KV cache: the next prompt is evaluated from token 0
+                nocache[t].append({**first_token(pipes[t], SHOWCASE), "load": load()})
     return {"repeat": repeat, "nocache": nocache}
 
 
@@ -168,23 +170,60 @@ def measure_decode(pipe: Pipeline, reps: int) -> dict[str, Any]:
 
 def measure_k(pipe: Pipeline, k_values: tuple[int, ...], reps: int) -> dict[int, list[dict]]:
     out: dict[int, list[dict]] = {k: [] for k in k_values}
-    for rep in range(reps):
-        for k in k_values if rep % 2 == 0 else k_values[::-1]:
-            first_token(pipe, OTHER_QUESTIONS[rep % len(OTHER_QUESTIONS)], k=k)
-            out[k].append({**first_token(pipe, SHOWCASE, k=k), "load": load()})
+    with without_ram_cache(llama_of(pipe.generator)):
+        for rep in range(reps):
+            for k in k_values if rep % 2 == 0 else k_values[::-1]:
+                first_token(pipe, OTHER_QUESTIONS[rep % len(OTHER_QUESTIONS)], k=k)
+                out[k].append({**first_token(pipe, SHOWCASE, k=k), "load": load()})
     return out
 
 
 def measure_prefix_state(pipe: Pipeline, prefix_ids: list[int], reps: int) -> dict[str, Any]:
     llm = llama_of(pipe.generator)
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, without_ram_cache(llm):
         path = Path(tmp) / "prefix.kv"
         for _ in range(reps):
             saved = save_prefix(llm, prefix_ids, path)
             restored = restore_prefix(llm, path)
             rows.append({**saved, **restored, **first_token(pipe, SHOWCASE), "load": load()})
     return {"runs": rows}
+
+
+def measure_after_rewrite(pipe: Pipeline, prefix_ids: list[int], reps: int) -> dict[str, list[dict]]:
+    """Showcase TTFT right after a follow-up rewrite prompt (chat/followup.py).
+
+    The rewrite prompt has its own system text, so the KV cache no longer starts with the
+    answer prompt's fixed prefix. Three ways back, each arm starting from the same sequence
+    (a full answer to another question, the rewrite, then the showcase):
+    - the product's LlamaRAMCache (256 MB, emptied first): restores a saved full state;
+    - no cache: the whole prompt is processed again;
+    - the fixed prefix's KV state (one 12 MB file, saved once) restored into the context.
+    """
+    from llama_cpp import LlamaRAMCache
+
+    from chat.followup import build_messages as rewrite_messages
+
+    llm = llama_of(pipe.generator)
+    product = llm.cache
+    rewrite = rewrite_messages([(OTHER_QUESTIONS[0], "More than 59 Turkish soldiers died [1].")], "and Russia?")
+    arms = ("ram cache (product)", "no cache", "prefix state restored")
+    rows: dict[str, list[dict]] = {arm: [] for arm in arms}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "prefix.kv"
+        with without_ram_cache(llm):
+            saved = save_prefix(llm, prefix_ids, path)
+        try:
+            for rep in range(reps):
+                for arm in arms if rep % 2 == 0 else arms[::-1]:
+                    llm.set_cache(LlamaRAMCache(capacity_bytes=256 << 20) if arm == arms[0] else None)
+                    full_answer(pipe, OTHER_QUESTIONS[(rep + 1) % len(OTHER_QUESTIONS)])
+                    list(pipe.generator.stream(rewrite, max_tokens=60))
+                    restored = restore_prefix(llm, path) if arm == arms[2] else {}
+                    rows[arm].append({**first_token(pipe, SHOWCASE), **restored, "load": load()})
+        finally:
+            llm.set_cache(product)
+    return {**rows, "prefix_file": saved}  # type: ignore[dict-item]
 
 
 def _ttfts(rows: list[dict]) -> list[float]:
@@ -251,6 +290,12 @@ def run(options: Options) -> Report:
         if rates:
             report.add(f"  prompt processing, whole prompt, threads={t}", median(rates), "tok/s")
 
+    by_k = measure_k(pipes[default], options.k_values, small)
+    data["by_k"] = by_k
+    for k, rows in by_k.items():
+        report.add(f"showcase TTFT with k={k} passages", median(_ttfts(rows)), "s",
+                   f"{rows[-1]['prompt_tokens']} prompt tokens, threads={default}")  # fmt: skip
+
     decode = measure_decode(pipes[default], small * 2)
     data["decode"] = decode
     used = f"{decode['pairs_used']} of {len(decode['ask'])} pairs (second passes left out)"
@@ -260,12 +305,6 @@ def run(options: Options) -> Report:
     inner = [r["n_decode"] / r["decode_s"] for r in decode["ask"] + decode["direct"] if r.get("decode_s")]
     if inner:
         report.add("  llama.cpp's own decode rate (both arms)", median(inner), "tok/s", "llama_perf_context")
-
-    by_k = measure_k(pipes[default], options.k_values, small)
-    data["by_k"] = by_k
-    for k, rows in by_k.items():
-        report.add(f"showcase TTFT with k={k} passages", median(_ttfts(rows)), "s",
-                   f"{rows[-1]['prompt_tokens']} prompt tokens, threads={default}")  # fmt: skip
 
     if "prefix_tokens" in data:
         state = measure_prefix_state(pipes[default], sample["prompt_ids"][: data["prefix_tokens"]], small)
@@ -279,5 +318,13 @@ def run(options: Options) -> Report:
         report.add("prefix KV: load from file", median([r["load_s"] for r in runs]), "s")
         report.add("showcase TTFT after loading the prefix KV", median(_ttfts(runs)), "s",
                    "an emptied context, as in a new process")  # fmt: skip
+    llm = llama_of(pipes[default].generator)
+    if "prefix_tokens" in data and llm is not None and getattr(llm, "cache", None) is not None:
+        rewrite = measure_after_rewrite(pipes[default], sample["prompt_ids"][: data["prefix_tokens"]], small)
+        data["after_rewrite"] = rewrite
+        for arm, rows in rewrite.items():
+            if isinstance(rows, list):
+                report.add(f"showcase TTFT after a follow-up rewrite: {arm}", median(_ttfts(rows)), "s",
+                           f"{rows[-1].get('n_prompt_eval')} prompt tokens evaluated")  # fmt: skip
     report.data = _strip(data)
     return report

@@ -10,9 +10,11 @@ prefix's KV state in a file, the lever for a cold process.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import time
 from collections.abc import Generator as PyGenerator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +158,23 @@ def direct_answer(pipeline: Pipeline, question: str) -> dict[str, Any]:
                 stamps.append(time.perf_counter())
                 pieces.append(piece)
     return {"question": question, "text": "".join(pieces), **_rates(began, stamps), **_perf(llm)}
+
+
+@contextlib.contextmanager
+def without_ram_cache(llm: Any) -> Iterator[None]:
+    """Switch off llama-cpp-python's prompt-state cache (LlamaGenerator sets one) for a while.
+
+    States it saved from earlier full answers would otherwise turn a measurement of prompt
+    processing into a state restore.
+    """
+    saved = getattr(llm, "cache", None) if llm is not None else None
+    if llm is not None:
+        llm.set_cache(None)
+    try:
+        yield
+    finally:
+        if llm is not None:
+            llm.set_cache(saved)
 
 
 def common_prefix(a: list[int], b: list[int]) -> int:
