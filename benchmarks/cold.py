@@ -21,7 +21,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import OTHER_QUESTIONS, ROOT, SHOWCASE, Options, Report, emit, load, median, python_child
+from benchmarks.common import (
+    OTHER_QUESTIONS,
+    ROOT,
+    SHOWCASE,
+    Options,
+    Report,
+    emit,
+    load,
+    median,
+    peak_rss_mb,
+    python_child,
+)
 
 SEEDQA = Path(sys.executable).with_name("seedqa")
 
@@ -108,7 +119,25 @@ def stages() -> dict[str, float]:
     return out
 
 
-def llm_memory(n_ctx: int, n_batch: int, cache_mb: int, answers: int) -> dict[str, Any]:
+def _no_repack() -> None:
+    """Make the next Llama keep its weights as stored (no repacked copy for the CPU kernels).
+
+    llama-cpp-python does not expose llama.cpp's `use_extra_bufts`, so its default model
+    parameters are patched for this (benchmark) process only.
+    """
+    import llama_cpp.llama_cpp as low
+
+    original = low.llama_model_default_params
+
+    def patched():  # type: ignore[no-untyped-def]
+        params = original()
+        params.use_extra_bufts = False
+        return params
+
+    low.llama_model_default_params = patched
+
+
+def llm_memory(n_ctx: int, n_batch: int, cache_mb: int, answers: int, repack: int = 1) -> dict[str, Any]:
     """Peak RSS of a process that holds only the LLM, after `answers` completed answers.
 
     The prompts are real ones (system, few-shot, four seed chunks, a reference question);
@@ -128,15 +157,19 @@ def llm_memory(n_ctx: int, n_batch: int, cache_mb: int, answers: int) -> dict[st
     chunks = load_index(index_dir(settings)).chunks[:4]
     passages = [Passage(c, i + 1, 0.0, None, None) for i, c in enumerate(chunks)]
     gguf = resolve_gguf(settings.generator.gguf, settings.data_dir)
+    if not repack:
+        _no_repack()
     began = time.perf_counter()
     generator = LlamaGenerator(gguf, n_ctx=n_ctx, n_batch=n_batch, cache_mb=cache_mb)
     out: dict[str, Any] = {"n_ctx": n_ctx, "n_batch": n_batch, "cache_mb": cache_mb, "answers": answers,
-                           "load_s": time.perf_counter() - began}  # fmt: skip
+                           "repack": repack, "load_s": time.perf_counter() - began,
+                           "after_load_rss_mb": peak_rss_mb()}  # fmt: skip
     began = time.perf_counter()
     for question in [SHOWCASE, *queries(answers)[1:]][:answers]:
         generation = generator.stream(build_messages(question, passages), max_tokens=8)
         list(generation)
         out["prompt_tokens"] = generation.prompt_tokens
+        out.setdefault("first_answer_s", time.perf_counter() - began)  # the whole prompt, from scratch
     out["answers_s"] = time.perf_counter() - began
     cache = getattr(generator._llm, "cache", None)
     out["cached_states"] = len(cache.cache_state) if cache is not None else 0
@@ -207,7 +240,7 @@ def run(options: Options) -> Report:
 if __name__ == "__main__":
     if sys.argv[1:] == ["stages"]:
         emit(stages())
-    elif sys.argv[1:2] == ["llm-memory"] and len(sys.argv) == 6:
-        emit(llm_memory(*(int(a) for a in sys.argv[2:6])))
+    elif sys.argv[1:2] == ["llm-memory"] and len(sys.argv) in (6, 7):
+        emit(llm_memory(*(int(a) for a in sys.argv[2:])))
     else:
-        sys.exit("usage: python -m benchmarks.cold stages | llm-memory N_CTX N_BATCH CACHE_MB ANSWERS")
+        sys.exit("usage: python -m benchmarks.cold stages | llm-memory N_CTX N_BATCH CACHE_MB ANSWERS [REPACK]")
