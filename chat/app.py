@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from chat.ask import Pipeline
+from chat.prompt import PREFIX
 from chat.settings import Settings
 from index.search import HybridSearcher
 from index.store import ensure_index, index_dir_for
@@ -31,14 +32,19 @@ def build_pipeline(
 ) -> Pipeline:
     """Models, index and pipeline; the LLM loads in the background while the index loads."""
     gguf = resolve_gguf(settings.generator.gguf, settings.data_dir)  # fails fast if missing
-    generator = PreloadingGenerator(
-        lambda: LlamaGenerator(
+
+    def load_generator() -> LlamaGenerator:
+        generator = LlamaGenerator(
             gguf,
             n_ctx=settings.generator.n_ctx,
             n_threads=settings.generator.n_threads,
             n_batch=settings.generator.n_batch,
+            state_dir=settings.data_dir / "llm-state",
         )
-    )
+        generator.prime(PREFIX)  # the fixed prompt prefix: from disk, or computed once and saved
+        return generator
+
+    generator = PreloadingGenerator(load_generator)
     embedder = build_embedder(settings)
     store = ensure_index(
         settings.corpus, index_dir(settings), embedder, settings.chunking, progress=progress, notify=notify

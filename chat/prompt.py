@@ -54,14 +54,15 @@ FEW_SHOT: tuple[Message, ...] = (
 def format_passages(passages: Sequence[Passage]) -> str:
     lines = []
     for n, passage in enumerate(passages, start=1):
-        text = passage.chunk.text.replace("\n", " ")
+        text = passage.shown_text.replace("\n", " ")
         lines.append(f"[{n}] ({passage.chunk.title}) {text}")
     return "\n".join(lines)
 
 
+# Every answer prompt starts with these messages; their KV state is computed once (or loaded
+# from disk) and reused (models/generator.py, LlamaGenerator.prime).
+PREFIX: tuple[Message, ...] = (Message("system", SYSTEM), *FEW_SHOT)
+
+
 def build_messages(question: str, passages: Sequence[Passage], *, forced: bool = False) -> list[Message]:
-    return [
-        Message("system", SYSTEM),
-        *FEW_SHOT,
-        Message("user", _user(format_passages(passages), question, forced=forced)),
-    ]
+    return [*PREFIX, Message("user", _user(format_passages(passages), question, forced=forced))]

@@ -7,10 +7,11 @@ is the value from the original paper and damps the influence of the very top ran
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from index.focus import FocusParams, focus_passages
 from index.store import IndexStore
 from index.types import Passage
 from models.embedder import Embedder
@@ -23,6 +24,7 @@ class RetrievalParams:
     rrf_k: int = 60
     dense_weight: float = 1.0
     keyword_weight: float = 1.0
+    focus: FocusParams = field(default_factory=FocusParams)  # which sentences the model reads
 
 
 class HybridSearcher:
@@ -30,14 +32,21 @@ class HybridSearcher:
         self.store = store
         self.embedder = embedder
 
-    def dense(self, query: str, n: int) -> list[tuple[int, float]]:
-        vector = self.embedder.embed_query(query).astype(np.float32).reshape(1, -1)
+    def _query_vector(self, query: str) -> np.ndarray:
+        return self.embedder.embed_query(query).astype(np.float32).reshape(1, -1)
+
+    def _dense(self, vector: np.ndarray, n: int) -> list[tuple[int, float]]:
         n = min(n, self.store.dense.ntotal)
         scores, ids = self.store.dense.search(vector, n)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
     def search(self, query: str, params: RetrievalParams) -> list[Passage]:
-        dense = self.dense(query, params.candidates)
+        vector = self._query_vector(query)
+        passages = self._fuse(query, vector, params)
+        return focus_passages(vector, passages, self.embedder, params.focus)
+
+    def _fuse(self, query: str, vector: np.ndarray, params: RetrievalParams) -> list[Passage]:
+        dense = self._dense(vector, params.candidates)
         keyword = self.store.keyword.top(query, params.candidates)
         fused: dict[int, float] = {}
         for weight, ranked in ((params.dense_weight, dense), (params.keyword_weight, keyword)):

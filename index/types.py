@@ -43,3 +43,23 @@ class Passage:
     score: float  # reciprocal-rank fusion score
     dense_score: float | None  # cosine similarity, when the dense search returned it
     keyword_score: float | None  # BM25 score, when the keyword search returned it
+    # (start, end) spans in `chunk.text` of the sentences shown to the model (index/focus.py);
+    # None shows the whole chunk.
+    focus: tuple[tuple[int, int], ...] | None = None
+
+    @property
+    def shown_text(self) -> str:
+        """What the model reads of this passage: the focused sentences, "…" where some were left out."""
+        text = self.chunk.text
+        if not self.focus:
+            return text
+        parts: list[str] = []
+        last = self.focus[0][0] if self.focus[0][0] == 0 else None
+        for start, end in self.focus:
+            if last is None or text[last:start].strip():
+                parts.append("…")
+            parts.append(text[start:end])
+            last = end
+        if text[last:].strip():
+            parts.append("…")
+        return " ".join(parts)

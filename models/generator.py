@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -49,8 +50,10 @@ class Generator(Protocol):
 
 
 def default_threads() -> int:
-    # Measured on a busy 2-core machine: one thread beat two (the other core serves the rest).
-    return max(1, (os.cpu_count() or 2) - 1)
+    """All cores. Measured on 2 cores, quiet: prompt processing 118 tok/s with 2 threads
+    against 61 with 1 (showcase TTFT 5.5 s vs 11.5 s). When another program keeps a core
+    busy, 2 threads are ~2x slower than 1: set SEEDQA_THREADS=1 on a busy machine."""
+    return max(1, os.cpu_count() or 1)
 
 
 class LlamaGenerator:
@@ -68,7 +71,7 @@ class LlamaGenerator:
         n_threads: int | None = None,
         n_batch: int = 512,
         seed: int = 0,
-        cache_mb: int = 256,
+        state_dir: Path | None = None,
     ) -> None:
         try:
             from llama_cpp import Llama
@@ -87,15 +90,11 @@ class LlamaGenerator:
             )
         except Exception as exc:  # llama.cpp reports failures as ValueError/RuntimeError
             raise ModelLoadError(f"could not load the model {path}: {exc}") from exc
-        if cache_mb > 0:
-            # KV states of recent prompts, kept in RAM: after a different prompt (a follow-up
-            # rewrite) the next answer still finds its fixed prefix computed. Measured: showcase
-            # TTFT after an unrelated prompt 18.6 s without, 12.7 s with (2 cores, loaded).
-            from llama_cpp import LlamaRAMCache
-
-            self._llm.set_cache(LlamaRAMCache(capacity_bytes=cache_mb << 20))
         self._path = path
         self._n_ctx = n_ctx
+        self._threads = threads
+        self._state_dir = state_dir
+        self._prefix: PrefixState | None = None
         self._lock = threading.Lock()
 
     @property
@@ -123,6 +122,7 @@ class LlamaGenerator:
     ) -> Iterator[str]:
         # llama.cpp is not thread-safe: one generation at a time per model.
         with self._lock:
+            self._restore_prefix_if_lost(messages)
             chunks = self._llm.create_chat_completion(
                 messages=cast(Any, [{"role": m.role, "content": m.content} for m in messages]),
                 max_tokens=max_tokens,
@@ -144,6 +144,150 @@ class LlamaGenerator:
                 # A generator closed early (stop button) still releases the lock here.
                 generation.completion_tokens = count
                 generation.prompt_tokens = max(0, self._llm.n_tokens - count)
+
+    # The fixed prompt prefix (system text and few-shot examples, ~400 tokens) costs seconds to
+    # process and is the same for every question. Its KV state is kept (12 MB): in memory, to
+    # restore it after an unrelated prompt, and on disk, so that a new process skips it too.
+    # Measured: computing it 7.3 s, loading it 16 ms (benchmarks/latency.py, 1 thread).
+
+    def prime(self, messages: Sequence[Message]) -> str:
+        """Make the KV state of the prompt prefix that `messages` share with any question ready.
+
+        Loaded from `state_dir` when an earlier process saved it for this model and settings,
+        else computed and saved there. Returns "loaded" or "computed".
+        """
+        with self._lock:
+            key = self._prefix_key(messages)
+            path = self._state_dir / f"prefix-{key[:16]}.kv" if self._state_dir else None
+            state = _read_state(path, key) if path is not None else None
+            how = "loaded"
+            if state is None:
+                state = self._compute_prefix(messages, key)
+                how = "computed"
+                if path is not None:
+                    _write_state(path, state)
+            self._prefix = replace(state, messages=tuple(messages))
+            self._restore(self._prefix)
+            return how
+
+    def _prefix_key(self, messages: Sequence[Message]) -> str:
+        import hashlib
+        import json
+
+        import llama_cpp
+
+        stat = self._path.stat()
+        identity = {
+            "model": [self._path.name, stat.st_size, stat.st_mtime_ns],
+            "llama_cpp": llama_cpp.__version__,
+            "n_ctx": self._n_ctx,
+            "threads": self._threads,  # thread count can change float rounding
+            "messages": [[m.role, m.content] for m in messages],
+        }
+        return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+
+    def _compute_prefix(self, messages: Sequence[Message], key: str) -> PrefixState:
+        """Run the chat template twice with different last messages; keep what they share."""
+        import llama_cpp
+
+        llm = self._llm
+        prompts = []
+        for filler in ("Passages:\n[1] (A) B.\n\nQuestion: C?", "Passages:\n[1] (D) E.\n\nQuestion: F?"):
+            chat = [*messages, Message("user", filler)]
+            list(self._complete(chat))
+            prompts.append(llm.input_ids[: llm.n_tokens].tolist())
+        shared = 0
+        for a, b in zip(*prompts, strict=False):
+            if a != b:
+                break
+            shared += 1
+        # Drop what follows the shared prefix, then snapshot the context.
+        llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(llm.ctx), -1, shared, -1)
+        llm.n_tokens = shared
+        size = llama_cpp.llama_state_get_size(llm.ctx)
+        buffer = (ctypes.c_uint8 * size)()
+        written = llama_cpp.llama_state_get_data(llm.ctx, buffer, size)
+        return PrefixState(key, tuple(prompts[0][:shared]), bytes(buffer)[:written])
+
+    def _complete(self, messages: Sequence[Message]) -> Iterator[dict[str, Any]]:
+        return cast(
+            Iterator[dict[str, Any]],
+            self._llm.create_chat_completion(
+                messages=cast(Any, [{"role": m.role, "content": m.content} for m in messages]),
+                max_tokens=1,
+                temperature=0.0,
+                top_k=1,
+                stream=True,
+            ),
+        )
+
+    def _restore(self, state: PrefixState) -> None:
+        import llama_cpp
+
+        llm = self._llm
+        data = (ctypes.c_uint8 * len(state.data)).from_buffer_copy(state.data)
+        if llama_cpp.llama_state_set_data(llm.ctx, data, len(state.data)) != len(state.data):
+            raise ModelLoadError("could not restore the saved prompt state")
+        n = len(state.tokens)
+        llm.input_ids[:n] = state.tokens
+        llm.n_tokens = n  # llama-cpp-python now reuses these n tokens as a cached prefix
+
+    def _restore_prefix_if_lost(self, messages: Sequence[Message]) -> None:
+        """After an unrelated prompt (e.g. a follow-up rewrite), bring the prefix back (~16 ms)."""
+        state = self._prefix
+        if state is None or tuple(messages[: len(state.messages)]) != state.messages:
+            return
+        n = len(state.tokens)
+        if self._llm.n_tokens >= n and tuple(self._llm.input_ids[:n].tolist()) == state.tokens:
+            return
+        self._restore(state)
+
+
+@dataclass(frozen=True, slots=True)
+class PrefixState:
+    key: str
+    tokens: tuple[int, ...]
+    data: bytes  # llama_state_get_data: the KV cells of `tokens`
+    messages: tuple[Message, ...] = ()
+
+
+_STATE_MAGIC = b"seedqa-prefix-state 1\n"
+
+
+def _read_state(path: Path, key: str) -> PrefixState | None:
+    """A saved prefix state, or None if it is missing, for other settings, or damaged."""
+    import json
+
+    try:
+        raw = path.read_bytes()
+        if not raw.startswith(_STATE_MAGIC):
+            return None
+        header_end = raw.index(b"\n", len(_STATE_MAGIC))
+        header = json.loads(raw[len(_STATE_MAGIC) : header_end])
+        data = raw[header_end + 1 :]
+        if header.get("key") != key or header.get("bytes") != len(data):
+            return None
+        return PrefixState(key, tuple(int(t) for t in header["tokens"]), data)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_state(path: Path, state: PrefixState) -> None:
+    """Save atomically; a cache that cannot be written only costs the next process time."""
+    import json
+    import tempfile
+
+    header = json.dumps({"key": state.key, "tokens": list(state.tokens), "bytes": len(state.data)}).encode()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".prefix-", delete=False) as handle:
+            handle.write(_STATE_MAGIC + header + b"\n" + state.data)
+        os.replace(handle.name, path)
+        for old in path.parent.glob("prefix-*.kv"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 class PreloadingGenerator:

@@ -1,0 +1,55 @@
+"""How much evidence survives passage focusing, and how many tokens it saves (no LLM).
+
+For each answerable reference question whose evidence quote is in the top-k passages, check
+whether it is still in the sentences the model would be shown (index/focus.py), for several
+margins. Runs in seconds; the numbers behind FocusParams' default.
+
+    .venv/bin/python evals/focus_check.py [--corpus seeds] [--margins 0.05 0.1 0.15 0.2 none]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from chat.app import build_embedder, index_dir  # noqa: E402
+from chat.evaluate import load_questions  # noqa: E402
+from chat.settings import Settings  # noqa: E402
+from index.focus import FocusParams  # noqa: E402
+from index.search import HybridSearcher  # noqa: E402
+from index.store import load_index  # noqa: E402
+from index.text import canonical  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", type=Path, default=Path("evals/questions.jsonl"))
+    parser.add_argument("--corpus", type=Path, default=Path("seeds"))
+    parser.add_argument("--margins", nargs="+", default=["none", "0.05", "0.1", "0.15", "0.2"])
+    args = parser.parse_args(argv)
+    settings = Settings.load(corpus=args.corpus)
+    embedder = build_embedder(settings)
+    searcher = HybridSearcher(load_index(index_dir(settings)), embedder)
+    questions = [q for q in load_questions(args.questions) if q.answerable and q.evidence]
+    print(f"{'margin':>8} {'evidence kept':>14} {'passage tokens/q':>17}")
+    for margin in args.margins:
+        params = replace(settings.retrieval, focus=FocusParams(margin=None if margin == "none" else float(margin)))
+        found = kept = tokens = 0
+        for question in questions:
+            passages = searcher.search(question.question, params)
+            full = canonical(" ".join(p.chunk.text for p in passages))
+            shown = canonical(" ".join(p.shown_text for p in passages))
+            tokens += sum(embedder.count_tokens(p.shown_text) - 2 for p in passages)
+            if any(canonical(e) in full for e in question.evidence):
+                found += 1
+                kept += any(canonical(e) in shown for e in question.evidence)
+        print(f"{margin:>8} {kept:>6}/{found:<7} {tokens / len(questions):>17.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
