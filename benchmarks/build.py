@@ -3,8 +3,8 @@
 Target: `build_index` throughput (chunks/s) within 10% of `embed_documents` on the same chunk
 texts, measured in the same run with the two arms alternated (ABBA); and a rebuild after one
 changed file re-embeds only that file's changed chunks (`BuildReport.n_embedded`).
-The phases outside embedding (read + clean, chunking with the tokenizer, FAISS, BM25, writing)
-are timed once to show where any gap comes from.
+The phases (read + clean, chunking with the tokenizer, embedding, FAISS, BM25) are timed once
+to show where any gap comes from; `scale` times them the same way (`phases`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import json
 import shutil
 import time
 from pathlib import Path
+
+import numpy as np
 
 from benchmarks.common import SEEDS, Options, Report, load, make_embedder, median
 from benchmarks.corpus import write_corpus
@@ -72,27 +74,33 @@ def _chunk_texts_of(corpus: Path, embedder, params: ChunkingParams) -> list[str]
     return [c.text for d in documents for c in chunk_document(d, params, embedder.count_tokens)]
 
 
-def phases(corpus: Path, embedder, params: ChunkingParams) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    """Seconds of each build phase outside embedding, timed once."""
+def phases(
+    corpus: Path, embedder, params: ChunkingParams, vectors: np.ndarray | None = None
+) -> tuple[dict[str, float], list[str]]:  # type: ignore[no-untyped-def]
+    """Seconds of each build phase, timed once, and the chunk texts.
+
+    Without `vectors` the texts are embedded here (`embed_s`) for the FAISS phase; with a
+    built index's vectors, embedding is not timed again.
+    """
     out: dict[str, float] = {}
     began = time.perf_counter()
     documents, _ = read_corpus(corpus)
     out["read_clean_s"] = time.perf_counter() - began
     began = time.perf_counter()
-    chunks = [c for d in documents for c in chunk_document(d, params, embedder.count_tokens)]
+    texts = [c.text for d in documents for c in chunk_document(d, params, embedder.count_tokens)]
     out["chunk_s"] = time.perf_counter() - began
-    texts = [c.text for c in chunks]
-    began = time.perf_counter()
-    vectors = embedder.embed_documents(texts)
-    out["embed_s"] = time.perf_counter() - began
+    if vectors is None:
+        began = time.perf_counter()
+        vectors = embedder.embed_documents(texts)
+        out["embed_s"] = time.perf_counter() - began
     began = time.perf_counter()
     _dense_index(vectors)
     out["faiss_s"] = time.perf_counter() - began
     began = time.perf_counter()
     KeywordIndex.build(texts)
     out["bm25_s"] = time.perf_counter() - began
-    out["n_chunks"] = len(chunks)
-    return out
+    out["n_chunks"] = len(texts)
+    return out, texts
 
 
 def embedder_threads(embedder, texts: list[str], reps: int) -> dict:  # type: ignore[no-untyped-def]
@@ -170,7 +178,7 @@ def run(options: Options, embedder=None) -> Report:  # type: ignore[no-untyped-d
     report.add("embed_documents throughput", median(result["embed_chunks_per_s"]), "chunks/s", f"median of {reps}")
     report.add("build / embed ratio", result["ratio"], "", "target >= 0.90")
 
-    split = phases(synthetic, embedder, params)
+    split, _ = phases(synthetic, embedder, params)
     report.data["phases"] = split
     for key in ("read_clean_s", "chunk_s", "embed_s", "faiss_s", "bm25_s"):
         report.add(f"phase {key}", split[key], "s", f"{split['n_chunks']} chunks, once")

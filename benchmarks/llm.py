@@ -4,30 +4,29 @@
 time every piece so decode speed (pieces after the first / their span) compares the product's
 streaming path with `Llama.create_chat_completion` on the identical messages. llama.cpp's own
 counters (`llama_perf_context`) say how many prompt tokens were really evaluated, i.e. how much
-of the prompt the KV cache reused. `save_prefix` / `restore_prefix` time keeping the fixed
-prefix's KV state in a file, the lever for a cold process.
+of the prompt the KV cache reused. `to_prefix` puts the context back to exactly the product's
+primed prompt prefix (system + few-shot), so a "warm" measurement evaluates the whole
+per-question part; `without_prefix` switches the product's automatic prefix restore off for
+an arm; `timed_prime` times `LlamaGenerator.prime()` computing or loading that prefix.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import time
 from collections.abc import Generator as PyGenerator
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from chat.ask import AnswerStream, Pipeline
-from chat.prompt import build_messages
+from chat.prompt import build_messages, format_passages
 from models.generator import Message
 
 
 def llama_of(generator: Any) -> Any:
     """The llama_cpp.Llama under a LlamaGenerator (or a preloading wrapper), else None."""
-    if hasattr(generator, "get"):
-        generator = generator.get()
-    return getattr(generator, "_llm", None)
+    return getattr(generator_of(generator), "_llm", None)
 
 
 def _perf_reset(llm: Any) -> None:
@@ -85,8 +84,6 @@ def first_token(pipeline: Pipeline, question: str, *, k: int | None = None) -> d
         "prompt_tokens": generation.prompt_tokens if generation is not None else 0,
         **_perf(llm),
     }
-    if llm is not None:
-        out["prompt_ids"] = [int(t) for t in llm._input_ids[: out["prompt_tokens"]]]
     return out
 
 
@@ -160,76 +157,87 @@ def direct_answer(pipeline: Pipeline, question: str) -> dict[str, Any]:
     return {"question": question, "text": "".join(pieces), **_rates(began, stamps), **_perf(llm)}
 
 
-@contextlib.contextmanager
-def without_ram_cache(llm: Any) -> Iterator[None]:
-    """Switch off llama-cpp-python's prompt-state cache (LlamaGenerator sets one) for a while.
+def generator_of(generator: Any) -> Any:
+    """The LlamaGenerator under a preloading wrapper (or the generator itself)."""
+    return generator.get() if hasattr(generator, "get") else generator
 
-    States it saved from earlier full answers would otherwise turn a measurement of prompt
-    processing into a state restore.
+
+def prefix_tokens(generator: Any) -> int | None:
+    """Tokens of the fixed prompt prefix the product primed (None for fakes, or not primed)."""
+    state = getattr(generator_of(generator), "_prefix", None)
+    return len(state.tokens) if state is not None else None
+
+
+def to_prefix(generator: Any) -> None:
+    """Put the context back to exactly the fixed prompt prefix, as the product primed it.
+
+    llama-cpp-python reuses the longest common token prefix with the previous prompt: a
+    showcase prompt right after another question that retrieved the same first passage
+    evaluates only what follows that passage (k=4 "in 0.29 s"). From exactly the prefix,
+    the whole per-question part is evaluated, as for a question with new passages.
+    No-op for fakes.
     """
-    saved = getattr(llm, "cache", None) if llm is not None else None
-    if llm is not None:
-        llm.set_cache(None)
+    inner = generator_of(generator)
+    state = getattr(inner, "_prefix", None)
+    if state is not None:
+        inner._restore(state)
+
+
+@contextlib.contextmanager
+def without_prefix(generator: Any) -> Iterator[None]:
+    """Switch off the product's automatic prefix restore for a while (`_prefix = None`).
+
+    For arms that must show what happens without it: a prompt evaluated from token 0 after
+    `Llama.reset()`, or an answer prompt right after an unrelated one.
+    """
+    inner = generator_of(generator)
+    saved = getattr(inner, "_prefix", None)
+    if saved is not None:
+        inner._prefix = None
     try:
         yield
     finally:
-        if llm is not None:
-            llm.set_cache(saved)
+        if saved is not None:
+            inner._prefix = saved
 
 
-def common_prefix(a: list[int], b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
+def timed_prime(generator: Any, messages: Sequence[Message], *, keep_file: bool) -> dict[str, Any]:
+    """`prime()` into an emptied context, as a new process does it.
 
-
-def save_prefix(llm: Any, tokens: list[int], path: Path) -> dict[str, float]:
-    """Evaluate only the fixed prefix from an empty cache, then write its KV state to `path`."""
-    import llama_cpp
-
+    With the saved state file (`keep_file`) the prefix is loaded; without it (the file is
+    deleted first, a first-ever run) it is computed and saved again.
+    """
+    inner = generator_of(generator)
+    llm = inner._llm
+    folder: Path = inner._state_dir
+    if not keep_file:
+        for path in folder.glob("prefix-*.kv"):
+            path.unlink()
+    inner._prefix = None
     llm.reset()
     llm._ctx.kv_cache_clear()
     began = time.perf_counter()
-    llm.eval(tokens)
-    compute_s = time.perf_counter() - began
-    array = (llama_cpp.llama_token * len(tokens))(*tokens)
-    began = time.perf_counter()
-    if not llama_cpp.llama_state_save_file(llm._ctx.ctx, str(path).encode(), array, len(tokens)):
-        raise RuntimeError(f"llama_state_save_file failed for {path}")
-    return {"prefix_tokens": len(tokens), "compute_s": compute_s, "save_s": time.perf_counter() - began,
-            "bytes": path.stat().st_size}  # fmt: skip
-
-
-def restore_prefix(llm: Any, path: Path) -> dict[str, float]:
-    """Load a saved prefix state into an emptied context, so the next prompt reuses it."""
-    import llama_cpp
-
-    llm.reset()
-    llm._ctx.kv_cache_clear()
-    capacity = llm.n_ctx()
-    tokens = (llama_cpp.llama_token * capacity)()
-    count = ctypes.c_size_t(0)
-    began = time.perf_counter()
-    if not llama_cpp.llama_state_load_file(llm._ctx.ctx, str(path).encode(), tokens, capacity, ctypes.byref(count)):
-        raise RuntimeError(f"llama_state_load_file failed for {path}")
-    load_s = time.perf_counter() - began
-    n = int(count.value)
-    llm.input_ids[:n] = tokens[:n]
-    llm.n_tokens = n  # llama-cpp-python now sees these n tokens as cached and matches the prefix
-    return {"load_s": load_s, "tokens": n}
+    how = inner.prime(messages)
+    seconds = time.perf_counter() - began
+    files = sorted(folder.glob("prefix-*.kv"))
+    return {"how": how, "prime_s": seconds, "prefix_tokens": len(inner._prefix.tokens),
+            "state_bytes": files[0].stat().st_size if files else 0}  # fmt: skip
 
 
 def user_message_tokens(pipeline: Pipeline, question: str, count) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    """Where the per-question tokens go: passage texts, their titles, the question, the rest."""
+    """Where the per-question tokens go: passage texts as shown (focused), the titles that are
+    shown (an article's first passage only), the question, the rest; and, for comparison, the
+    passages' whole chunk texts (what focusing saved)."""
     question = pipeline.check_question(question)
     passages = pipeline.searcher.search(question, pipeline.retrieval)
     messages: list[Message] = build_messages(question, passages)
-    texts = sum(count(p.chunk.text.replace("\n", " ")) for p in passages)
-    titles = sum(count(f" ({p.chunk.title})") for p in passages)
+    lines = format_passages(passages).split("\n")  # one line per passage
+    texts = sum(count(p.shown_text.replace("\n", " ")) for p in passages)
+    titles = sum(count(f" ({p.chunk.title})") for n, (p, line) in enumerate(zip(passages, lines, strict=True), 1)
+                 if line.startswith(f"[{n}] ({p.chunk.title}) "))  # fmt: skip
     total = count(messages[-1].content)
     asked = count(question)
+    whole = sum(count(p.chunk.text.replace("\n", " ")) for p in passages)
     return {"user_message": total, "passage_texts": texts, "passage_titles": titles, "question": asked,
-            "labels_and_reminder": total - texts - titles - asked}  # fmt: skip
+            "labels_and_reminder": total - texts - titles - asked,
+            "whole chunk texts (before focusing)": whole}  # fmt: skip

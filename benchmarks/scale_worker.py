@@ -6,8 +6,9 @@
 `build` runs the product's `build_index` (with its progress bar), then times the phases other
 than embedding once more and the embedder alone on a sample of the chunks. `query` is a fresh
 query process: it loads the index and the embedder, times ~200 hybrid searches (and their
-parts), records its peak RSS, optionally loads the LLM and answers the showcase question (the
-peak RSS of a whole `ask`), and then, with --compare, measures the alternatives: exact vs
+parts), records its peak RSS, optionally loads the LLM as the product does (primed with the
+fixed prompt prefix, saved next to the index) and answers the showcase question (the peak RSS
+of a whole `ask`), and then, with --compare, measures the alternatives: exact vs
 HNSW (several efSearch) vs IVF, with recall@10 against exact search, and the sparse-matrix
 BM25 against bm25s and the pure-Python rank-bm25. Each prints one JSON line at the end.
 """
@@ -21,13 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.build import phases
 from benchmarks.common import SHOWCASE, emit, library_threads, median, peak_rss_mb, percentile, set_library_threads
 from benchmarks.corpus import queries as make_queries
-from index.chunk import ChunkingParams, chunk_document
-from index.corpus import read_corpus
+from index.chunk import ChunkingParams
 from index.keyword import KeywordIndex, tokenize
 from index.search import HybridSearcher, RetrievalParams
-from index.store import _dense_index, _live_build, build_index, load_index
+from index.store import _live_build, build_index, load_index
 
 CANDIDATES = RetrievalParams().candidates  # 20 from each list, as the product searches
 
@@ -66,20 +67,9 @@ def build(corpus: Path, index_dir: Path, fake: bool, sample: int, threads: int |
     }
     live = _live_build(index_dir)
     assert live is not None
-    vectors = np.load(live / "vectors.npy")
     # The phases other than embedding, timed once more (embedding = the rest of build_s).
-    began = time.perf_counter()
-    documents, _ = read_corpus(corpus)
-    out["read_clean_s"] = time.perf_counter() - began
-    began = time.perf_counter()
-    texts = [c.text for d in documents for c in chunk_document(d, ChunkingParams(), embedder.count_tokens)]
-    out["chunk_s"] = time.perf_counter() - began
-    began = time.perf_counter()
-    _dense_index(vectors)
-    out["faiss_s"] = time.perf_counter() - began
-    began = time.perf_counter()
-    KeywordIndex.build(texts)
-    out["bm25_s"] = time.perf_counter() - began
+    split, texts = phases(corpus, embedder, ChunkingParams(), np.load(live / "vectors.npy"))
+    out.update({name: seconds for name, seconds in split.items() if name.endswith("_s")})
     # The embedder alone on an even sample of the same chunk texts.
     picked = texts[:: max(1, len(texts) // sample)][:sample]
     began = time.perf_counter()
@@ -131,7 +121,7 @@ def query(index_dir: Path, n_queries: int, fake: bool, with_llm: bool, compare: 
     out["latency"] = {arm: {name: stats(values) for name, values in parts.items()} for arm, parts in times.items()}
     out["retrieval_peak_rss_mb"] = peak_rss_mb()
     if with_llm and not fake:
-        out["llm"] = _answer_once(searcher)
+        out["llm"] = _answer_once(searcher, index_dir.parent / "llm-state")
         out["ask_peak_rss_mb"] = peak_rss_mb()
     if compare:
         queries_matrix = np.stack(vectors)
@@ -140,8 +130,10 @@ def query(index_dir: Path, n_queries: int, fake: bool, with_llm: bool, compare: 
     return out
 
 
-def _answer_once(searcher: HybridSearcher) -> dict:
+def _answer_once(searcher: HybridSearcher, state_dir: Path) -> dict:
+    """Load the LLM as the product does (primed with the fixed prompt prefix), answer the showcase."""
     from chat.ask import Pipeline
+    from chat.prompt import PREFIX
     from chat.settings import Settings
     from models.generator import LlamaGenerator
     from models.gguf import resolve_gguf
@@ -149,11 +141,20 @@ def _answer_once(searcher: HybridSearcher) -> dict:
     settings = Settings.load()
     gguf = resolve_gguf(settings.generator.gguf, settings.data_dir)
     generator, load_s = _timed(
-        lambda: LlamaGenerator(gguf, n_ctx=settings.generator.n_ctx, n_threads=settings.generator.n_threads)
+        lambda: LlamaGenerator(
+            gguf,
+            n_ctx=settings.generator.n_ctx,
+            n_threads=settings.generator.n_threads,
+            n_batch=settings.generator.n_batch,
+            state_dir=state_dir,
+        )
     )
+    primed, prime_s = _timed(generator.prime, PREFIX)
     answer = Pipeline(searcher, generator, retrieval=settings.retrieval, answering=settings.answering).ask(SHOWCASE)
     return {
         "load_llm_s": load_s,
+        "prime": primed,
+        "prime_s": prime_s,
         "retrieve_s": answer.timings.retrieve_s,
         "ttft_s": answer.timings.ttft_s,
         "prompt_tokens": answer.tokens.prompt,

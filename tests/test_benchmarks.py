@@ -14,7 +14,7 @@ import pytest
 from benchmarks import build, latency, scale
 from benchmarks.common import Options, Report, percentile
 from benchmarks.corpus import queries, seed_sentences, write_corpus
-from benchmarks.llm import common_prefix, first_token, stop
+from benchmarks.llm import first_token, prefix_tokens, stop, to_prefix, without_prefix
 from benchmarks.run import main as run_main
 from benchmarks.run import parse
 from chat.ask import Pipeline
@@ -73,17 +73,36 @@ def test_first_token_stops_the_generation_and_releases_the_model(corpus: Path, t
     stop(again)
 
 
-def test_common_prefix() -> None:
-    assert common_prefix([1, 2, 3, 4], [1, 2, 9]) == 2
-    assert common_prefix([], [1]) == 0
+def test_prefix_helpers_are_no_ops_without_a_primed_llama() -> None:
+    generator = ScriptedGenerator(["x"])
+    assert prefix_tokens(generator) is None
+    to_prefix(generator)
+    with without_prefix(generator):
+        pass
+    assert not hasattr(generator, "_prefix")
+
+
+def test_without_prefix_switches_the_restore_off_and_back() -> None:
+    class Primed:
+        _prefix = object()
+
+    primed = Primed()
+    saved = primed._prefix
+    with without_prefix(primed):
+        assert primed._prefix is None
+    assert primed._prefix is saved
 
 
 def test_latency_runs_on_fakes(options: Options) -> None:
     report = latency.run(replace(options, threads=(1, 2), k_values=(2, 3)))
-    assert report.value("showcase TTFT after another question, threads=1") >= 0
+    assert report.value("showcase TTFT warm (from the fixed prefix), threads=1") >= 0
+    assert report.value("  showcase TTFT right after another question, threads=2") >= 0
     assert report.value("decode ratio ask() / direct") > 0
-    assert "showcase TTFT with k=2 passages" in {r["metric"] for r in report.rows}
+    metrics = {r["metric"] for r in report.rows}
+    assert "showcase TTFT with k=2 passages" in metrics
+    assert "showcase TTFT after a follow-up rewrite: no restore" in metrics
     assert all("load" in r for r in report.rows)
+    assert not list(options.workdir.glob("llm-state-*"))  # the run's prefix state dirs are removed
 
 
 def test_build_runs_on_fakes(options: Options) -> None:
