@@ -5,7 +5,7 @@ a 1.5B model quotes whatever sentence is in front of it. So each passage shows t
 its sentences whose cosine to the question is within `margin` of the passage's best sentence;
 the rest stay in the index, in citations and in the UI.
 
-Measured offline (evals/focus_check.py) on the 62 reference questions whose evidence is in
+Measured offline (evals/retrieval_check.py) on the 62 reference questions whose evidence is in
 the top 4 passages: margin 0.1 keeps the evidence for 60 of 62 and cuts passage text from 428
 to 258 tokens per question; keeping the single best sentence keeps 55; a global token budget
 keeps fewer for the same length.

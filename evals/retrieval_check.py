@@ -1,10 +1,12 @@
-"""How much evidence survives passage focusing, and how many tokens it saves (no LLM).
+"""Retrieval quality without the LLM: ranks of the evidence, and what passage focusing keeps.
 
-For each answerable reference question whose evidence quote is in the top-k passages, check
-whether it is still in the sentences the model would be shown (index/focus.py), for several
-margins. Runs in seconds; the numbers behind FocusParams' default.
+Runs in seconds, so retrieval levers (tokenization, fusion, focusing) can be compared before
+a full `seedqa eval`. Prints hit@1/3/5 and MRR@10 of the first passage holding an evidence
+quote (the same judgment as the harness), then, for several focus margins (index/focus.py),
+for how many questions the evidence is still in the sentences the model is shown and how
+many passage tokens per question that costs.
 
-    .venv/bin/python evals/focus_check.py [--corpus seeds] [--margins 0.05 0.1 0.15 0.2 none]
+    .venv/bin/python evals/retrieval_check.py [--corpus seeds] [--margins none 0.1 0.2]
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from chat.app import build_embedder, index_dir  # noqa: E402
+from chat.eval_metrics import first_relevant_rank  # noqa: E402
 from chat.evaluate import load_questions  # noqa: E402
 from chat.settings import Settings  # noqa: E402
 from index.focus import FocusParams  # noqa: E402
 from index.search import HybridSearcher  # noqa: E402
-from index.store import load_index  # noqa: E402
+from index.store import ensure_index  # noqa: E402
 from index.text import canonical  # noqa: E402
 
 
@@ -33,8 +36,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings.load(corpus=args.corpus)
     embedder = build_embedder(settings)
-    searcher = HybridSearcher(load_index(index_dir(settings)), embedder)
+    store = ensure_index(settings.corpus, index_dir(settings), embedder, settings.chunking)
+    searcher = HybridSearcher(store, embedder)
     questions = [q for q in load_questions(args.questions) if q.answerable and q.evidence]
+    ranks = [
+        first_relevant_rank(searcher.search(q.question, replace(settings.retrieval, k=10)), q.evidence)
+        for q in questions
+    ]
+    for k in (1, 3, 5):
+        hits = sum(r is not None and r <= k for r in ranks)
+        print(f"hit@{k}: {hits / len(ranks):.3f} ({hits}/{len(ranks)})")
+    print(f"MRR@10: {sum(1 / r for r in ranks if r) / len(ranks):.3f}")
+    print("missed in the top 10:", ", ".join(q.id for q, r in zip(questions, ranks, strict=True) if r is None))
     print(f"{'margin':>8} {'evidence kept':>14} {'passage tokens/q':>17}")
     for margin in args.margins:
         params = replace(settings.retrieval, focus=FocusParams(margin=None if margin == "none" else float(margin)))
