@@ -6,6 +6,7 @@ import ctypes
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -79,15 +80,16 @@ class LlamaGenerator:
             raise ModelLoadError("llama-cpp-python is not installed; run `pip install llama-cpp-python`") from exc
         threads = n_threads or default_threads()
         try:
-            self._llm = Llama(
-                model_path=str(path),
-                n_ctx=n_ctx,
-                n_threads=threads,
-                n_threads_batch=threads,
-                n_batch=n_batch,
-                seed=seed,
-                verbose=False,
-            )
+            with _output_left_alone():
+                self._llm = Llama(
+                    model_path=str(path),
+                    n_ctx=n_ctx,
+                    n_threads=threads,
+                    n_threads_batch=threads,
+                    n_batch=n_batch,
+                    seed=seed,
+                    verbose=False,
+                )
         except Exception as exc:  # llama.cpp reports failures as ValueError/RuntimeError
             raise ModelLoadError(f"could not load the model {path}: {exc}") from exc
         self._path = path
@@ -288,6 +290,47 @@ def _write_state(path: Path, state: PrefixState) -> None:
                 old.unlink(missing_ok=True)
     except OSError:
         pass
+
+
+_QUIET_LOG: Any = None
+_PATCH_LOCK = threading.Lock()
+
+
+@contextmanager
+def _output_left_alone() -> Iterator[None]:
+    """Load a model without llama-cpp-python's `suppress_stdout_stderr`.
+
+    With verbose=False it points file descriptors 1 and 2 and sys.stdout/sys.stderr at
+    /dev/null while the model loads: process-wide, so while the model loads in a background
+    thread (PreloadingGenerator) whatever the main thread prints (an index notice, an error)
+    vanishes. Instead llama.cpp's log goes to a callback that drops it; failures still
+    arrive as exceptions.
+    """
+    global _QUIET_LOG
+    import llama_cpp
+    import llama_cpp._internals as internals
+    import llama_cpp.llama as llama_module
+
+    class _Leave:
+        def __init__(self, disable: bool = True) -> None:
+            pass
+
+        def __enter__(self) -> _Leave:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+    with _PATCH_LOCK:
+        if _QUIET_LOG is None:
+            _QUIET_LOG = llama_cpp.llama_log_callback(lambda level, text, user_data: None)
+            llama_cpp.llama_log_set(_QUIET_LOG, ctypes.c_void_p(0))
+        saved = llama_module.suppress_stdout_stderr, internals.suppress_stdout_stderr
+        llama_module.suppress_stdout_stderr = internals.suppress_stdout_stderr = _Leave  # type: ignore[misc,assignment]
+        try:
+            yield
+        finally:
+            llama_module.suppress_stdout_stderr, internals.suppress_stdout_stderr = saved  # type: ignore[misc]
 
 
 class PreloadingGenerator:
