@@ -82,11 +82,33 @@ def real_searcher(real_settings, real_embedder) -> HybridSearcher:
 
 
 @pytest.fixture(scope="session")
-def real_pipeline(real_settings, real_searcher) -> Pipeline:
+def real_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the real pipeline's generator saves its prompt-prefix state (empty at first)."""
+    return tmp_path_factory.mktemp("llm-state")
+
+
+@pytest.fixture(scope="session")
+def real_generator_factory(real_settings, real_state_dir) -> Callable[[], object]:
+    """Makes a primed LlamaGenerator as chat/app.py does, sharing one state dir."""
+    from chat.prompt import PREFIX
     from models.generator import LlamaGenerator
     from models.gguf import resolve_gguf
 
     settings, _ = real_settings
     gguf = resolve_gguf(settings.generator.gguf, settings.data_dir)
-    generator = LlamaGenerator(gguf, n_ctx=settings.generator.n_ctx, n_threads=settings.generator.n_threads)
+
+    def make() -> LlamaGenerator:
+        generator = LlamaGenerator(
+            gguf, n_ctx=settings.generator.n_ctx, n_threads=settings.generator.n_threads, state_dir=real_state_dir
+        )
+        generator.primed_how = generator.prime(PREFIX)  # type: ignore[attr-defined]
+        return generator
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def real_pipeline(real_settings, real_searcher, real_generator_factory) -> Pipeline:
+    settings, _ = real_settings
+    generator = real_generator_factory()
     return Pipeline(real_searcher, generator, retrieval=settings.retrieval, answering=settings.answering)
