@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -67,23 +68,35 @@ def help_imports(top: int = 8) -> list[tuple[str, float]]:
 
 
 def cold_ask(env: dict[str, str], question: str = SHOWCASE) -> dict[str, Any]:
-    """Launch `seedqa ask`, time its first stdout byte; wait4 gives its own peak RSS."""
+    """Launch `seedqa ask`, time its first stdout byte; its peak RSS is VmHWM read while it runs."""
     began = time.perf_counter()
     process = subprocess.Popen(
         [str(SEEDQA), "ask", question], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0
     )
     assert process.stdout is not None
+    peak = [0.0]
+    done = threading.Event()
+
+    def watch() -> None:  # VmHWM only grows; the last reading before exit is the peak
+        while not done.wait(0.02):
+            value = peak_rss_mb(process.pid)
+            if value == value:  # not NaN: the process is still there
+                peak[0] = max(peak[0], value)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
     first = process.stdout.read(1)
     first_s = time.perf_counter() - began
     rest = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
+    done.set()
+    watcher.join()
+    process.wait()
     if process.returncode != 0 or not first:
         raise RuntimeError(f"seedqa ask exited with {process.returncode}")
     return {
         "first_byte_s": first_s,
         "total_s": time.perf_counter() - began,
-        "peak_rss_mb": usage.ru_maxrss / 1024,
+        "peak_rss_mb": peak[0],
         "chars": len(first + rest),
     }
 

@@ -66,9 +66,20 @@ def percentile(values: list[float], q: float) -> float:
     return float(ordered[rank - 1])
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident memory (ru_maxrss is in KiB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def peak_rss_mb(pid: int | str = "self") -> float:
+    """A process's own peak resident memory: VmHWM of /proc/PID/status, in MB.
+
+    Not getrusage's ru_maxrss: Linux keeps that across fork and exec, so a child started by
+    a big benchmark process reports at least the parent's peak (every LLM-only child once
+    showed the same 4,463 MB). VmHWM belongs to the process's own address space, new at exec.
+    """
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 if pid == "self" else float("nan")
 
 
 def folder_size(folder: Path) -> dict[str, int]:
