@@ -15,6 +15,8 @@ from typing import Protocol
 import numpy as np
 
 from models.errors import ModelLoadError, ModelMissingError
+from models.small_encoder import SmallEncoder
+from models.small_encoder import supported as small_encoder_supported
 
 EMBEDDER_ENV = "SEEDQA_EMBEDDER"
 SMALL_BATCH = 64  # at most this many texts are embedded on one torch thread (see _one_torch_thread)
@@ -73,6 +75,8 @@ class SentenceTransformerEmbedder:
         self._device = device
         self._model = None
         self._tokenizer = None
+        self._small: SmallEncoder | None = None
+        self._small_checked = False
         self._lock = threading.Lock()
 
     # The tokenizer loads in ~0.1 s; the full model (torch) takes seconds. Chunking and
@@ -129,9 +133,39 @@ class SentenceTransformerEmbedder:
         # Includes [CLS] and [SEP], as the model sees them.
         return len(self._load_tokenizer().encode(text).ids)
 
+    def _small_encoder(self) -> SmallEncoder | None:
+        """The NumPy encoder for a few texts, while this process has not loaded torch.
+
+        A cold `seedqa ask` then never imports torch and sentence-transformers (~4.7 s); a
+        process that has them loaded (index build, web server) keeps using them (about twice
+        as fast per batch). Both give the same vectors (to ~1e-7).
+        """
+        if self._model is not None:
+            return None
+        with self._lock:
+            if not self._small_checked:
+                self._small_checked = True
+                if small_encoder_supported(self._path):
+                    self._small = SmallEncoder(self._path, self.max_tokens)
+        return self._small
+
+    def _encode_small(self, texts: Sequence[str]) -> np.ndarray | None:
+        small = self._small_encoder()
+        if small is None:
+            return None
+        from threadpoolctl import threadpool_limits
+
+        # One BLAS thread: with another core busy, OpenBLAS's default threads took seconds.
+        with threadpool_limits(limits=1, user_api="blas"):
+            return small.encode(texts)
+
     def embed_documents(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if len(texts) <= SMALL_BATCH and not progress:
+            vectors = self._encode_small(texts)
+            if vectors is not None:
+                return vectors
         model = self._load_model()
         # A few texts are a query-time job (the sentences of the retrieved passages): one thread.
         with _one_torch_thread() if len(texts) <= SMALL_BATCH else nullcontext():
@@ -145,6 +179,9 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
+        vectors = self._encode_small([text])
+        if vectors is not None:
+            return vectors[0]
         model = self._load_model()
         with _one_torch_thread():
             vector = model.encode([text], normalize_embeddings=True, convert_to_numpy=True)

@@ -61,6 +61,25 @@ def test_showcase_answer_cites_the_west_failing_erdogan(real_pipeline):
         assert canonical(original[citation.start : citation.end]) == canonical(citation.text)
 
 
+def test_prefix_state_saved_by_one_generator_is_loaded_by_the_next_with_the_same_answer(
+    real_pipeline, real_generator_factory
+):
+    """The KV state of the fixed prompt prefix, computed once and saved, then loaded as a new
+    process would: the next generator skips the prefix and answers exactly the same."""
+    from chat.ask import Pipeline
+
+    question = "How many Turkish soldiers died in the February-March fighting in Idlib?"
+    first = real_pipeline.ask(question)
+    assert real_pipeline.generator.primed_how == "computed"
+    second = real_generator_factory()
+    assert second.primed_how == "loaded"
+    other = Pipeline(real_pipeline.searcher, second, retrieval=real_pipeline.retrieval)
+    answer = other.ask(question)
+    assert answer.raw_text == first.raw_text
+    assert answer.tokens.prompt == first.tokens.prompt
+    del second, other
+
+
 def test_unanswerable_question_is_refused(real_pipeline):
     answer = real_pipeline.ask("What did Erdogan say about Brexit?")
     assert answer.refused, answer.text
@@ -95,3 +114,47 @@ def test_cli_json_end_to_end(real_settings, tmp_path):
     assert data["question"] == SHOWCASE and not data["refused"]
     assert data["citations"] and all(c["chunk_id"].startswith(c["source"]) for c in data["citations"])
     assert "indexing" in result.stderr  # it built the index it did not have
+
+
+def test_query_time_numpy_encoder_gives_sentence_transformers_vectors(real_embedder):
+    """Queries in a cold process are embedded by models/small_encoder.py (no torch import);
+    the index by sentence-transformers. The two must agree, truncation included."""
+    import numpy as np
+
+    from models.small_encoder import SmallEncoder, supported
+
+    texts = [
+        SHOWCASE,
+        "a",
+        "Erdoğan's “pivot” — after the 15 July 2016 coup attempt?",
+        (ROOT / "seeds" / sorted(p.name for p in (ROOT / "seeds").iterdir())[0]).read_text(encoding="utf-8"),
+    ]
+    assert supported(real_embedder._path)
+    small = SmallEncoder(real_embedder._path, real_embedder.max_tokens).encode(texts)
+    reference = real_embedder._load_model().encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    assert small.shape == reference.shape
+    assert np.abs(small - reference).max() < 1e-5
+
+
+def test_output_printed_while_the_model_loads_in_the_background_is_not_lost(real_settings):
+    """llama-cpp-python silences fds 1 and 2 while a model loads; LlamaGenerator must not,
+    or the CLI's notices and errors printed meanwhile would vanish."""
+    from models.gguf import resolve_gguf
+
+    settings, _ = real_settings
+    gguf = resolve_gguf(settings.generator.gguf, settings.data_dir)
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from models.generator import LlamaGenerator, PreloadingGenerator\n"
+        f"g = PreloadingGenerator(lambda: LlamaGenerator(Path({str(gguf)!r}), n_ctx=512))\n"
+        "for i in range(20):\n"
+        "    print(f'out {i}', flush=True); print(f'err {i}', file=sys.stderr, flush=True); time.sleep(0.1)\n"
+        "g.get()\n"
+        "print('loaded', flush=True)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=300, check=True
+    )
+    assert done.stdout.split() == [w for i in range(20) for w in ("out", str(i))] + ["loaded"]
+    assert [line for line in done.stderr.splitlines() if line.startswith("err ")] == [f"err {i}" for i in range(20)]
