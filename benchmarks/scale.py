@@ -94,7 +94,7 @@ def run(options: Options, *, reuse_index: bool = False, compare: bool = True) ->
     report.add("dense index type", f"{kind} (EXACT_LIMIT {EXACT_LIMIT:,})")
     report.add("library threads (torch, faiss)", str(queried["library_threads"] or "n/a"))
     for arm, parts in queried["latency"].items():
-        for part in ("embed", "dense", "keyword", "fused_total"):
+        for part in ("embed", "dense", "keyword", "fused_total", "with_focus"):
             s = parts[part]
             report.add(
                 f"retrieval {part} median, {arm}", s["median_ms"], "ms", f"p99 {s['p99_ms']:.1f} ms over {s['n']}"
