@@ -162,15 +162,19 @@ class LlamaGenerator:
             key = self._prefix_key(messages)
             path = self._state_dir / f"prefix-{key[:16]}.kv" if self._state_dir else None
             state = _read_state(path, key) if path is not None else None
-            how = "loaded"
-            if state is None:
-                state = self._compute_prefix(messages, key)
-                how = "computed"
-                if path is not None:
-                    _write_state(path, state)
+            if state is not None:
+                try:
+                    self._restore(state)
+                    self._prefix = replace(state, messages=tuple(messages))
+                    return "loaded"
+                except ModelLoadError:  # a file llama.cpp does not accept: compute it again
+                    self._llm.reset()
+            state = self._compute_prefix(messages, key)
+            if path is not None:
+                _write_state(path, state)
             self._prefix = replace(state, messages=tuple(messages))
             self._restore(self._prefix)
-            return how
+            return "computed"
 
     def _prefix_key(self, messages: Sequence[Message]) -> str:
         import hashlib

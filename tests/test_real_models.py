@@ -14,6 +14,7 @@ import pytest
 
 from index.search import RetrievalParams
 from index.text import canonical
+from models.generator import Message
 from tests.conftest import DATA, ROOT
 
 pytestmark = pytest.mark.real
@@ -158,3 +159,15 @@ def test_output_printed_while_the_model_loads_in_the_background_is_not_lost(real
     )
     assert done.stdout.split() == [w for i in range(20) for w in ("out", str(i))] + ["loaded"]
     assert [line for line in done.stderr.splitlines() if line.startswith("err ")] == [f"err {i}" for i in range(20)]
+
+
+def test_a_state_file_llama_cpp_rejects_is_computed_again(real_pipeline, real_generator_factory, real_state_dir):
+    """A prefix state with the right key but data llama.cpp cannot take (another build, a
+    corrupted file) must not stop the model from loading."""
+    (path,) = real_state_dir.glob("prefix-*.kv")
+    raw = path.read_bytes()
+    cut = raw.index(b"\n", len(b"seedqa-prefix-state 1\n")) + 1
+    path.write_bytes(raw[:cut] + bytes(len(raw) - cut))  # same length, zeroed state data
+    generator = real_generator_factory()
+    assert generator.primed_how == "computed"
+    assert "".join(generator.stream([Message("user", "Say OK.")], max_tokens=3))
