@@ -51,6 +51,9 @@ def focus_passages(
         own = scores[offset : offset + len(ss)]
         sentences = texts[offset : offset + len(ss)]
         offset += len(ss)
+        if not ss:  # nothing to choose from
+            out.append(passage)
+            continue
         keys = [canonical(t) for t in sentences]
         fresh = [i for i, key in enumerate(keys) if key not in shown] or list(range(len(ss)))
         ranked = sorted(fresh, key=lambda i: -own[i])

@@ -1,0 +1,68 @@
+"""Passage focusing: which sentences of each retrieved passage the model is shown."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from index.focus import FocusParams, focus_passages
+from index.types import Chunk, Passage
+
+AXES = ("bridge", "cost", "mayor", "weather")
+
+
+class AxisEmbedder:
+    """One dimension per topic word: a text's vector counts the topic words it contains."""
+
+    model_id, dim, max_tokens = "axes", len(AXES), 256
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def embed_documents(self, texts, *, progress=False):
+        rows = np.array([[t.lower().count(a) for a in AXES] for t in texts], dtype=np.float32) + 0.01
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+    def embed_query(self, text):
+        return self.embed_documents([text])[0]
+
+
+def _passage(text: str, start: int = 0, rank: int = 1) -> Passage:
+    chunk = Chunk(f"a.txt:{start}-{start + len(text)}", "a.txt", "T", None, start, start + len(text), text)
+    return Passage(chunk, rank, 0.1, None, None)
+
+
+TEXT = "The bridge will cost 40 million. The mayor praised the bridge. The weather was bad all week."
+
+
+def test_only_sentences_near_the_best_one_are_shown_with_cuts_marked():
+    embedder = AxisEmbedder()
+    (focused,) = focus_passages(embedder.embed_query("bridge cost"), [_passage(TEXT)], embedder, FocusParams(0.1))
+    assert focused.shown_text == "The bridge will cost 40 million. …"
+    assert focused.chunk == _passage(TEXT).chunk  # citations still use the whole chunk
+
+
+def test_a_wider_margin_keeps_more_and_none_keeps_everything():
+    embedder = AxisEmbedder()
+    query = embedder.embed_query("bridge cost")
+    (wide,) = focus_passages(query, [_passage(TEXT)], embedder, FocusParams(0.5))
+    assert wide.shown_text == "The bridge will cost 40 million. The mayor praised the bridge. …"
+    (whole,) = focus_passages(query, [_passage(TEXT)], embedder, FocusParams(None))
+    assert whole.focus is None and whole.shown_text == TEXT
+
+
+def test_a_sentence_shared_by_overlapping_chunks_is_shown_once():
+    embedder = AxisEmbedder()
+    first = _passage("The weather was bad all week. The bridge will cost 40 million.", 0, 1)
+    second = _passage("The bridge will cost 40 million. The mayor praised the bridge.", 20, 2)
+    a, b = focus_passages(embedder.embed_query("bridge cost"), [first, second], embedder, FocusParams(0.1))
+    assert a.shown_text == "… The bridge will cost 40 million."
+    assert b.shown_text == "… The mayor praised the bridge."
+
+
+def test_a_passage_without_sentences_is_left_alone():
+    embedder = AxisEmbedder()
+    blank, full = focus_passages(
+        embedder.embed_query("bridge"), [_passage("   "), _passage(TEXT, 100, 2)], embedder, FocusParams(0.1)
+    )
+    assert blank.focus is None
+    assert full.focus is not None
