@@ -3,9 +3,10 @@
 `seedqa ask` embeds one question and the ~15 sentences of its passages. Importing torch and
 sentence-transformers for that costs ~4.7 s of a cold start (benchmarks/cold.py stages: torch
 1.2 s, sentence_transformers 3.5 s) against ~0.2 s for this module to read the same weights
-from model.safetensors. The index is still built by sentence-transformers; this encoder must
-give the same vectors (tests/test_real_models.py compares them), and it only accepts models
-it reproduces exactly: BERT, mean pooling, normalized output.
+from model.safetensors. Batches of more than 64 texts (index builds) go to sentence-transformers;
+smaller ones (a question, passage sentences, a small rebuild) come here while torch is not
+loaded, so this encoder must give the same vectors (tests/test_real_models.py compares them),
+and it only accepts models it reproduces exactly: BERT, mean pooling, normalized output.
 """
 
 from __future__ import annotations
