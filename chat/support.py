@@ -31,8 +31,22 @@ class SupportParams:
     move_margin: float = 0.2  # another passage must beat the cited one by this to take the citation
 
 
+def _terms(text: str) -> set[str]:
+    """Content words, with verb endings cut too, so "supported" meets "support" and "fought"
+    does not (irregular forms stay apart); BM25 only strips plurals."""
+    return {_base(w) for w in tokenize(text)}
+
+
+def _base(word: str) -> str:
+    for suffix, keep in (("ing", 4), ("ed", 4)):
+        if word.endswith(suffix) and len(word) - len(suffix) >= keep:
+            word = word[: -len(suffix)]
+            return word[:-1] if len(word) > 4 and word[-1] == word[-2] else word  # "planned" -> "plan"
+    return word
+
+
 def _score(words: set[str], text: str) -> float:
-    return len(words & set(tokenize(text))) / len(words) if words else 0.0
+    return len(words & _terms(text)) / len(words) if words else 0.0
 
 
 def _best_span(
@@ -70,13 +84,13 @@ def check_support(
     in Idlib" in reply to "How did the Kremlin justify the push in Idlib?" adds nothing and is
     dropped, while the question's own words in a real answer do not dilute its score.
     """
-    asked = set(tokenize(question))
+    asked = _terms(question)
     kept: list[str] = []
     report: list[SentenceSupport] = []
     for sentence in split_sentences(text):
         body = _MARKERS.sub("", sentence).strip()
-        words = set(tokenize(body)) - asked
-        if not words and set(tokenize(body)):  # only restates the question: no answer in it
+        words = _terms(body) - asked
+        if not words and _terms(body):  # only restates the question: no answer in it
             report.append(SentenceSupport(sentence, (), None, 0.0, None, None, None, None, False))
             continue
         cited = [n for n in dict.fromkeys(cited_numbers(sentence)) if 1 <= n <= len(passages)]

@@ -60,3 +60,12 @@ def test_nothing_supported_leaves_nothing():
 def test_changed_source_file_gives_support_without_a_span():
     text, report = check_support("Construction costs 40 million euros [2].", PASSAGES, lambda s: None, SupportParams())
     assert text and report[0].supported and report[0].start is None
+
+
+def test_an_inflected_verb_meets_another_form_of_it_in_the_passage():
+    # The passage says "approved"; the answer's only new word is "approving".
+    text, (sentence,) = check_support(
+        "Approving it [1].", PASSAGES, source_text, SupportParams(), question="What about the bridge?"
+    )
+    assert sentence.supported and sentence.passage == 1
+    assert text == "Approving it [1]."
