@@ -24,6 +24,7 @@ from chat.errors import ChatError
 from chat.eval_metrics import SEARCH_K, Question, Result, judge, summarize
 from chat.serialize import answer_to_dict
 from chat.settings import Settings
+from index.focus import FocusParams
 
 REQUIRED = ("id", "question", "answerable", "evidence", "answer_keys")
 
@@ -139,7 +140,8 @@ def evaluate(
     from tqdm import tqdm
 
     warm_up(pipeline)  # a model that cannot load fails here, once, instead of per question
-    deep = replace(pipeline.retrieval, k=max(SEARCH_K, pipeline.retrieval.k))
+    # Ranks only: focusing would embed the sentences of all SEARCH_K passages for nothing.
+    deep = replace(pipeline.retrieval, k=max(SEARCH_K, pipeline.retrieval.k), focus=FocusParams(margin=None))
     results: list[Result] = []
     bar = tqdm(questions, desc="questions", unit="q", file=sys.stderr, disable=not progress, dynamic_ncols=True)
     for question in bar:

@@ -39,10 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     store = ensure_index(settings.corpus, index_dir(settings), embedder, settings.chunking)
     searcher = HybridSearcher(store, embedder)
     questions = [q for q in load_questions(args.questions) if q.answerable and q.evidence]
-    ranks = [
-        first_relevant_rank(searcher.search(q.question, replace(settings.retrieval, k=10)), q.evidence)
-        for q in questions
-    ]
+    ranks_only = replace(settings.retrieval, k=10, focus=FocusParams(margin=None))
+    ranks = [first_relevant_rank(searcher.search(q.question, ranks_only), q.evidence) for q in questions]
     for k in (1, 3, 5):
         hits = sum(r is not None and r <= k for r in ranks)
         print(f"hit@{k}: {hits / len(ranks):.3f} ({hits}/{len(ranks)})")
