@@ -54,9 +54,9 @@ class Passage:
         if not self.focus:
             return text
         parts: list[str] = []
-        last = self.focus[0][0] if self.focus[0][0] == 0 else None
+        last = 0
         for start, end in self.focus:
-            if last is None or text[last:start].strip():
+            if text[last:start].strip():
                 parts.append("…")
             parts.append(text[start:end])
             last = end
