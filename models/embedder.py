@@ -146,7 +146,10 @@ class SentenceTransformerEmbedder:
             if not self._small_checked:
                 self._small_checked = True
                 if small_encoder_supported(self._path):
-                    self._small = SmallEncoder(self._path, self.max_tokens)
+                    try:
+                        self._small = SmallEncoder(self._path, self.max_tokens)
+                    except Exception:  # unreadable weights: sentence-transformers loads or says why
+                        self._small = None
         return self._small
 
     def _encode_small(self, texts: Sequence[str]) -> np.ndarray | None:

@@ -46,3 +46,12 @@ def test_anything_else_falls_back_to_sentence_transformers(tmp_path, change):
 
 def test_a_folder_without_config_is_not_supported(tmp_path):
     assert not supported(tmp_path)
+
+
+def test_unreadable_weights_end_in_the_embedders_one_line_error(tmp_path):
+    from models.embedder import SentenceTransformerEmbedder
+    from models.errors import ModelLoadError
+
+    folder = _folder(tmp_path)  # supported on paper, but model.safetensors is empty
+    with pytest.raises(ModelLoadError, match="could not load the embedder"):
+        SentenceTransformerEmbedder(folder).embed_query("why?")
