@@ -60,9 +60,17 @@ class Settings:
             try:
                 return cast(merged[name])
             except (TypeError, ValueError) as exc:
-                raise SettingsError(
-                    f"{ENV_PREFIX}{name.upper()}={merged[name]!r} is not a valid {cast.__name__}"
-                ) from exc
+                given = f"-{name}" if len(name) == 1 else f"--{name.replace('_', '-')}"
+                where = given if flags.get(name) is not None else f"{ENV_PREFIX}{name.upper()}"
+                raise SettingsError(f"{where}={merged[name]!r} is not a valid {cast.__name__}") from exc
+
+        def count(value: object) -> int:  # passages, threads, tokens: zero or less means nothing works
+            number = int(str(value))
+            if number < 1:
+                raise ValueError(value)
+            return number
+
+        count.__name__ = "whole number of at least 1"
 
         def path_or_none(value: object) -> Path:
             return Path(str(value)).expanduser()
@@ -71,15 +79,15 @@ class Settings:
             base,
             corpus=get("corpus", path_or_none, base.corpus),
             data_dir=get("data_dir", path_or_none, base.data_dir),
-            chunking=replace(base.chunking, max_tokens=get("chunk_tokens", int, base.chunking.max_tokens)),
-            retrieval=replace(base.retrieval, k=get("k", int, base.retrieval.k)),
-            answering=replace(base.answering, max_tokens=get("max_tokens", int, base.answering.max_tokens)),
+            chunking=replace(base.chunking, max_tokens=get("chunk_tokens", count, base.chunking.max_tokens)),
+            retrieval=replace(base.retrieval, k=get("k", count, base.retrieval.k)),
+            answering=replace(base.answering, max_tokens=get("max_tokens", count, base.answering.max_tokens)),
             embedder=replace(base.embedder, path=get("embedder", path_or_none, base.embedder.path)),
             generator=replace(
                 base.generator,
                 gguf=get("gguf", path_or_none, base.generator.gguf),
-                n_ctx=get("n_ctx", int, base.generator.n_ctx),
-                n_threads=get("threads", int, base.generator.n_threads),
+                n_ctx=get("n_ctx", count, base.generator.n_ctx),
+                n_threads=get("threads", count, base.generator.n_threads),
             ),
         )
 

@@ -33,3 +33,16 @@ def test_invalid_environment_value(monkeypatch):
     monkeypatch.setenv("SEEDQA_N_CTX", "big")
     with pytest.raises(SettingsError, match="SEEDQA_N_CTX"):
         Settings.load()
+
+
+@pytest.mark.parametrize(("flags", "env", "message"), [
+    ({"k": 0}, {}, "-k=0 is not a valid whole number of at least 1"),
+    ({"threads": -2}, {}, "--threads=-2 is not a valid whole number of at least 1"),
+    ({}, {"SEEDQA_N_CTX": "0"}, "SEEDQA_N_CTX='0' is not a valid whole number of at least 1"),
+])  # fmt: skip
+def test_counts_below_one_are_refused_naming_where_they_came_from(monkeypatch, flags, env, message):
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(SettingsError) as info:
+        Settings.load(**flags)
+    assert str(info.value) == message
