@@ -118,7 +118,7 @@ def stages() -> dict[str, float]:
     step("import sentence_transformers", lambda: __import__("sentence_transformers"))
     step("import llama_cpp", lambda: __import__("llama_cpp"))
     from chat.app import build_embedder, index_dir
-    from chat.prompt import PREFIX
+    from chat.prompt import OPENINGS, PREFIX
     from chat.settings import Settings
     from index.search import HybridSearcher
     from index.store import ensure_index
@@ -139,7 +139,7 @@ def stages() -> dict[str, float]:
 
     generator = step("load LLM (LlamaGenerator)", load_llm)
     began = time.perf_counter()
-    how = generator.prime(PREFIX)
+    how = generator.prime(PREFIX, OPENINGS)
     out[f"prime the prompt prefix ({how})"] = time.perf_counter() - began
     embedder = build_embedder(settings)
     step("load embedder", embedder.load)
@@ -181,7 +181,7 @@ def llm_memory(n_ctx: int, n_batch: int, answers: int, repack: int = 1) -> dict[
 
     from benchmarks.corpus import queries
     from chat.app import index_dir
-    from chat.prompt import PREFIX, build_messages
+    from chat.prompt import OPENINGS, PREFIX, build_messages
     from chat.settings import Settings
     from index.store import load_index
     from index.types import Passage
@@ -200,7 +200,7 @@ def llm_memory(n_ctx: int, n_batch: int, answers: int, repack: int = 1) -> dict[
         out: dict[str, Any] = {"n_ctx": n_ctx, "n_batch": n_batch, "answers": answers, "repack": repack,
                                "load_s": time.perf_counter() - began, "after_load_rss_mb": peak_rss_mb()}  # fmt: skip
         began = time.perf_counter()
-        out["prime"] = generator.prime(PREFIX)
+        out["prime"] = generator.prime(PREFIX, OPENINGS)
         out["prime_s"] = time.perf_counter() - began
         out["after_prime_rss_mb"] = peak_rss_mb()
         began = time.perf_counter()

@@ -48,7 +48,7 @@ from benchmarks.llm import (
     without_prefix,
 )
 from chat.ask import Pipeline
-from chat.prompt import PREFIX
+from chat.prompt import OPENINGS, PREFIX
 from index.chunk import ChunkingParams
 from index.search import HybridSearcher
 from index.store import ensure_index
@@ -121,7 +121,7 @@ def pipelines(options: Options, state_root: Path) -> tuple[dict[int, Pipeline], 
             state_dir=state_root / f"threads-{threads}",
         )
         began = time.perf_counter()
-        how = generator.prime(PREFIX)  # as chat/app.py build_pipeline does
+        how = generator.prime(PREFIX, OPENINGS)  # as chat/app.py build_pipeline does
         primed[threads] = {"how": how, "prime_s": time.perf_counter() - began}
         out[threads] = Pipeline(searcher, generator, retrieval=settings.retrieval, answering=settings.answering)
     return out, primed

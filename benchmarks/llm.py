@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from chat.ask import AnswerStream, Pipeline
-from chat.prompt import build_messages, format_passages
+from chat.prompt import OPENINGS, build_messages, format_passages
 from models.generator import Message
 
 
@@ -128,8 +128,8 @@ def direct_answer(pipeline: Pipeline, question: str) -> dict[str, Any]:
 
     Without a Llama (fakes), the generator's own `stream` stands in for the direct path.
     """
-    passages = pipeline.searcher.search(pipeline.check_question(question), pipeline.retrieval)
-    messages = build_messages(pipeline.check_question(question), passages)
+    question = pipeline.check_question(question)
+    messages = build_messages(question, pipeline.retrieve(question))
     llm = llama_of(pipeline.generator)
     _perf_reset(llm)
     began = time.perf_counter()
@@ -217,7 +217,7 @@ def timed_prime(generator: Any, messages: Sequence[Message], *, keep_file: bool)
     llm.reset()
     llm._ctx.kv_cache_clear()
     began = time.perf_counter()
-    how = inner.prime(messages)
+    how = inner.prime(messages, OPENINGS)
     seconds = time.perf_counter() - began
     files = sorted(folder.glob("prefix-*.kv"))
     return {"how": how, "prime_s": seconds, "prefix_tokens": len(inner._prefix.tokens),
@@ -226,15 +226,13 @@ def timed_prime(generator: Any, messages: Sequence[Message], *, keep_file: bool)
 
 def user_message_tokens(pipeline: Pipeline, question: str, count) -> dict[str, int]:  # type: ignore[no-untyped-def]
     """Where the per-question tokens go: passage texts as shown (focused), the titles that are
-    shown (an article's first passage only), the question, the rest; and, for comparison, the
+    shown (one line per article), the question, the rest; and, for comparison, the
     passages' whole chunk texts (what focusing saved)."""
     question = pipeline.check_question(question)
-    passages = pipeline.searcher.search(question, pipeline.retrieval)
+    passages = pipeline.retrieve(question)
     messages: list[Message] = build_messages(question, passages)
-    lines = format_passages(passages).split("\n")  # one line per passage
     texts = sum(count(p.shown_text.replace("\n", " ")) for p in passages)
-    titles = sum(count(f" ({p.chunk.title})") for n, (p, line) in enumerate(zip(passages, lines, strict=True), 1)
-                 if line.startswith(f"[{n}] ({p.chunk.title}) "))  # fmt: skip
+    titles = sum(count(line) for line in format_passages(passages).split("\n") if line.startswith("Article: "))
     total = count(messages[-1].content)
     asked = count(question)
     whole = sum(count(p.chunk.text.replace("\n", " ")) for p in passages)

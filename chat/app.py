@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from chat.ask import Pipeline
-from chat.prompt import PREFIX
+from chat.prompt import OPENINGS, PREFIX
 from chat.settings import Settings
 from index.search import HybridSearcher
 from index.store import ensure_index, index_dir_for
@@ -41,7 +41,7 @@ def build_pipeline(
             n_batch=settings.generator.n_batch,
             state_dir=settings.data_dir / "llm-state",
         )
-        generator.prime(PREFIX)  # the fixed prompt prefix: from disk, or computed once and saved
+        generator.prime(PREFIX, OPENINGS)  # the fixed prompt prefix: from disk, or computed once and saved
         return generator
 
     generator = PreloadingGenerator(load_generator)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from chat.citations import attach_citations, clean_markers, is_refusal, resolve
 from chat.errors import QuestionError
-from chat.prompt import REFUSAL, build_messages
+from chat.prompt import REFUSAL, arrange, build_messages
 from chat.support import SupportParams, check_support
 from chat.types import Answer, Citation, SentenceSupport, Timings, Tokens
 from index.search import HybridSearcher, RetrievalParams
@@ -222,11 +222,15 @@ class Pipeline:
                 "shorten the question, lower -k, or raise the context size (SEEDQA_N_CTX)"
             )
 
+    def retrieve(self, question: str, *, k: int | None = None) -> list[Passage]:
+        """The passages for a checked question, numbered as the model will read and cite them."""
+        params = self.retrieval if k is None else _with_k(self.retrieval, k)
+        return arrange(self.searcher.search(question, params))
+
     def stream(self, question: str, *, k: int | None = None) -> AnswerStream:
         question = self.check_question(question)
         started = time.perf_counter()
-        params = self.retrieval if k is None else _with_k(self.retrieval, k)
-        passages = self.searcher.search(question, params)
+        passages = self.retrieve(question, k=k)
         retrieve_s = time.perf_counter() - started
         if not passages:
             return AnswerStream(question, passages, None, started, retrieve_s)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from index.types import Passage
+from index.types import Chunk, Passage
 from models.generator import Message
 
 REFUSAL = "The articles do not say."
@@ -26,9 +26,11 @@ If the passages do not state the answer to the exact question asked, reply only:
 REMINDER = f"Answer only from the passages, citing them like [1]. If they do not state the answer, reply: {REFUSAL}"
 
 _EXAMPLE_PASSAGES = """\
-[1] (Harbor News) The city council approved the new harbor bridge on 3 May 2018 after a two-year debate.
-[2] (Harbor News) Construction is expected to cost 40 million euros, paid mostly by the regional government.
-[3] (City Weekly) The mayor said the bridge would cut commuting times for thousands of residents."""
+Article: Harbor News
+[1] The city council approved the new harbor bridge on 3 May 2018 after a two-year debate.
+[2] Construction is expected to cost 40 million euros, paid mostly by the regional government.
+Article: City Weekly
+[3] The mayor said the bridge would cut commuting times for thousands of residents."""
 
 
 # The second pass (chat/ask.py): the same message without the option to refuse.
@@ -51,11 +53,29 @@ FEW_SHOT: tuple[Message, ...] = (
 )
 
 
+def arrange(passages: Sequence[Passage]) -> list[Passage]:
+    """The order the model reads (and cites) the passages in: one article's passages together,
+    in their order in the article, articles in the order of their best-ranked passage.
+
+    Each title is then shown once, above its passages: the top 4 come from fewer than 4
+    articles for 78 of the 80 reference questions, and a title costs ~19 prompt tokens.
+    """
+    first: dict[str, int] = {}
+    for passage in passages:
+        first.setdefault(passage.chunk.source, len(first))
+    return sorted(passages, key=lambda p: (first[p.chunk.source], p.chunk.start, p.rank))
+
+
 def format_passages(passages: Sequence[Passage]) -> str:
+    """Numbered passages under their article's title; a new title line wherever the article changes."""
     lines = []
+    source = None
     for n, passage in enumerate(passages, start=1):
+        if passage.chunk.source != source:
+            source = passage.chunk.source
+            lines.append(f"Article: {passage.chunk.title}")
         text = passage.shown_text.replace("\n", " ")
-        lines.append(f"[{n}] ({passage.chunk.title}) {text}")
+        lines.append(f"[{n}] {text}")
     return "\n".join(lines)
 
 
@@ -66,3 +86,13 @@ PREFIX: tuple[Message, ...] = (Message("system", SYSTEM), *FEW_SHOT)
 
 def build_messages(question: str, passages: Sequence[Passage], *, forced: bool = False) -> list[Message]:
     return [*PREFIX, Message("user", _user(format_passages(passages), question, forced=forced))]
+
+
+def _opening(title: str, text: str, question: str) -> str:
+    chunk = Chunk(f"{title}:0-{len(text)}", title, title, None, 0, len(text), text)
+    return _user(format_passages([Passage(chunk, 1, 1.0, None, None)]), question)
+
+
+# Two different questions' user messages: what they share (chat template, "Passages:\nArticle:")
+# joins PREFIX in the saved KV state (LlamaGenerator.prime).
+OPENINGS = (_opening("A", "B.", "C?"), _opening("D", "E.", "F?"))

@@ -152,14 +152,17 @@ class LlamaGenerator:
     # restore it after an unrelated prompt, and on disk, so that a new process skips it too.
     # Measured: computing it 7.3 s, loading it 16 ms (benchmarks/latency.py, 1 thread).
 
-    def prime(self, messages: Sequence[Message]) -> str:
+    def prime(self, messages: Sequence[Message], openings: tuple[str, str]) -> str:
         """Make the KV state of the prompt prefix that `messages` share with any question ready.
+
+        `openings` are two different user messages that may follow `messages`: the tokens
+        the two prompts share (the messages, then the start of the last one) are the prefix.
 
         Loaded from `state_dir` when an earlier process saved it for this model and settings,
         else computed and saved there. Returns "loaded" or "computed".
         """
         with self._lock:
-            key = self._prefix_key(messages)
+            key = self._prefix_key(messages, openings)
             path = self._state_dir / f"prefix-{key[:16]}.kv" if self._state_dir else None
             state = _read_state(path, key) if path is not None else None
             if state is not None:
@@ -169,14 +172,14 @@ class LlamaGenerator:
                     return "loaded"
                 except ModelLoadError:  # a file llama.cpp does not accept: compute it again
                     self._llm.reset()
-            state = self._compute_prefix(messages, key)
+            state = self._compute_prefix(messages, openings, key)
             if path is not None:
                 _write_state(path, state)
             self._prefix = replace(state, messages=tuple(messages))
             self._restore(self._prefix)
             return "computed"
 
-    def _prefix_key(self, messages: Sequence[Message]) -> str:
+    def _prefix_key(self, messages: Sequence[Message], openings: tuple[str, str]) -> str:
         import hashlib
         import json
 
@@ -189,17 +192,18 @@ class LlamaGenerator:
             "n_ctx": self._n_ctx,
             "threads": self._threads,  # thread count can change float rounding
             "messages": [[m.role, m.content] for m in messages],
+            "openings": list(openings),
         }
         return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 
-    def _compute_prefix(self, messages: Sequence[Message], key: str) -> PrefixState:
+    def _compute_prefix(self, messages: Sequence[Message], openings: tuple[str, str], key: str) -> PrefixState:
         """Run the chat template twice with different last messages; keep what they share."""
         import llama_cpp
 
         llm = self._llm
         prompts = []
-        for filler in ("Passages:\n[1] (A) B.\n\nQuestion: C?", "Passages:\n[1] (D) E.\n\nQuestion: F?"):
-            chat = [*messages, Message("user", filler)]
+        for opening in openings:
+            chat = [*messages, Message("user", opening)]
             list(self._complete(chat))
             prompts.append(llm.input_ids[: llm.n_tokens].tolist())
         shared = 0

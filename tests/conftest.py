@@ -24,6 +24,12 @@ SEEDS = ROOT / "seeds"
 DATA = Path(__file__).resolve().parent / "data"
 
 
+def passage_number(pipeline: Pipeline, question: str, words: str) -> int:
+    """Which [n] the pipeline gives to the passage holding `words` (fakes rank by word overlap)."""
+    passages = pipeline.retrieve(question)
+    return next(i for i, p in enumerate(passages, start=1) if words in p.chunk.text)
+
+
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
     """A writable copy of the tiny test corpus."""
@@ -90,7 +96,7 @@ def real_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def real_generator_factory(real_settings, real_state_dir) -> Callable[[], object]:
     """Makes a primed LlamaGenerator as chat/app.py does, sharing one state dir."""
-    from chat.prompt import PREFIX
+    from chat.prompt import OPENINGS, PREFIX
     from models.generator import LlamaGenerator
     from models.gguf import resolve_gguf
 
@@ -101,7 +107,7 @@ def real_generator_factory(real_settings, real_state_dir) -> Callable[[], object
         generator = LlamaGenerator(
             gguf, n_ctx=settings.generator.n_ctx, n_threads=settings.generator.n_threads, state_dir=real_state_dir
         )
-        generator.primed_how = generator.prime(PREFIX)  # type: ignore[attr-defined]
+        generator.primed_how = generator.prime(PREFIX, OPENINGS)  # type: ignore[attr-defined]
         return generator
 
     return make

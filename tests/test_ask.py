@@ -5,21 +5,26 @@ from __future__ import annotations
 import pytest
 
 from chat.errors import QuestionError
-from chat.prompt import REFUSAL, build_messages
+from chat.prompt import REFUSAL, arrange, build_messages, format_passages
+from index.types import Chunk, Passage
 from tests.conftest import DATA
+
+COST_Q = "How much does the bridge cost?"
 
 
 def test_passages_come_before_tokens_and_answer_is_checked(corpus, make_pipeline):
-    pipeline, generator = make_pipeline(corpus, ["It costs 40 million euros [1], paid by the region [1][5]."])
-    stream = pipeline.stream("How much does the bridge cost?")
+    pipeline, generator = make_pipeline(corpus)
+    cost = next(n for n, p in enumerate(pipeline.retrieve(COST_Q), 1) if "40 million" in p.chunk.text)
+    generator.replies = [f"It costs 40 million euros [{cost}], paid by the region [{cost}][5]."]
+    stream = pipeline.stream(COST_Q)
     assert stream.passages  # known before any token is produced
-    assert generator.prompts[-1][-1].content.startswith("Passages:\n[1]")
+    assert generator.prompts[-1][-1].content.startswith("Passages:\nArticle: City approves new harbor bridge\n[1]")
     pieces = list(stream)
     assert len(pieces) > 3 and "".join(pieces).startswith("It costs")
     answer = stream.answer()
-    assert answer.text == "It costs 40 million euros [1], paid by the region [1]."
+    assert answer.text == f"It costs 40 million euros [{cost}], paid by the region [{cost}]."
     assert answer.invalid_citations == (5,)
-    assert [c.n for c in answer.citations] == [1]
+    assert [c.n for c in answer.citations] == [cost]
     cited = answer.citations[0]
     original = (corpus / cited.source).read_text(encoding="utf-8")
     assert "40 million euros" in original[cited.start : cited.end]
@@ -86,7 +91,7 @@ def test_stop_early_keeps_what_was_generated(corpus, make_pipeline):
 def test_prompt_snapshot(corpus, make_pipeline):
     """The exact prompt; update tests/data/prompt_snapshot.txt deliberately when it changes."""
     pipeline, _ = make_pipeline(corpus, k=2)
-    passages = pipeline.searcher.search("Who pays for the bridge?", pipeline.retrieval)
+    passages = pipeline.retrieve("Who pays for the bridge?")
     messages = build_messages("Who pays for the bridge?", passages)
     rendered = "\n\n".join(f"<{m.role}>\n{m.content}" for m in messages) + "\n"
     expected = (DATA / "prompt_snapshot.txt").read_text(encoding="utf-8")
@@ -132,3 +137,34 @@ def test_answer_that_starts_like_a_refusal_streams_normally(corpus, make_pipelin
     pipeline, generator = make_pipeline(corpus, ["The articles do not mention the mayor, but construction costs 40 million euros [1]."])
     pieces = list(_gated(pipeline, 0.0).stream("How much does the bridge cost?"))
     assert "".join(pieces).startswith("The articles do not mention") and len(generator.prompts) == 1
+
+
+def _ranked(source: str, title: str, start: int, rank: int) -> Passage:
+    text = f"Sentence at {start} of {source}."
+    chunk = Chunk(f"{source}:{start}-{start + len(text)}", source, title, None, start, start + len(text), text)
+    return Passage(chunk, rank, 1 / rank, None, None)
+
+
+def test_passages_are_grouped_by_article_and_each_title_shown_once():
+    ranked = [_ranked("a.txt", "Alpha", 900, 1), _ranked("b.txt", "Beta", 50, 2),
+              _ranked("a.txt", "Alpha", 100, 3), _ranked("c.txt", "Gamma", 0, 4)]  # fmt: skip
+    arranged = arrange(ranked)
+    assert [(p.chunk.source, p.rank) for p in arranged] == [("a.txt", 3), ("a.txt", 1), ("b.txt", 2), ("c.txt", 4)]
+    assert format_passages(arranged).split("\n") == [
+        "Article: Alpha",
+        "[1] Sentence at 100 of a.txt.",
+        "[2] Sentence at 900 of a.txt.",
+        "Article: Beta",
+        "[3] Sentence at 50 of b.txt.",
+        "Article: Gamma",
+        "[4] Sentence at 0 of c.txt.",
+    ]
+
+
+def test_answer_passages_are_numbered_as_the_model_read_them(corpus, make_pipeline):
+    pipeline, _ = make_pipeline(corpus, ["It costs 40 million euros [1]."])
+    answer = pipeline.ask("Who pays for the bridge and what did the mayor say?")
+    prompt = format_passages(answer.passages)
+    for n, passage in enumerate(answer.passages, start=1):
+        assert f"[{n}] {passage.shown_text.replace(chr(10), ' ')}" in prompt
+    assert list(answer.passages) == arrange(answer.passages)

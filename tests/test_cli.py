@@ -9,12 +9,16 @@ from click.testing import CliRunner
 
 import chat.app
 from chat.cli import main
+from tests.conftest import passage_number
 
 
 @pytest.fixture
 def fake_app(corpus, make_pipeline, monkeypatch):
     """Make the CLI build a pipeline on fakes instead of the real models."""
-    pipeline, generator = make_pipeline(corpus, ["It costs 40 million euros [1]."])
+    pipeline, generator = make_pipeline(corpus)
+    n = passage_number(pipeline, "How much does the bridge cost?", "40 million euros")
+    generator.replies = [f"It costs 40 million euros [{n}]."]
+    generator.cost_n = n
     monkeypatch.setattr(chat.app, "build_pipeline", lambda settings, **kw: pipeline)
     return generator
 
@@ -31,11 +35,12 @@ def test_help_and_version():
 
 
 def test_ask_streams_answer_then_sources(fake_app, corpus):
+    n = fake_app.cost_n
     result = run("ask", "How much does the bridge cost?")
     assert result.exit_code == 0, result.output
     answer, sources = result.stdout.split("\nSources:\n")
-    assert answer.strip() == "It costs 40 million euros [1]."
-    assert sources.startswith("[1] City approves new harbor bridge (harbor.txt)\n    chars ")
+    assert answer.strip() == f"It costs 40 million euros [{n}]."
+    assert sources.startswith(f"[{n}] City approves new harbor bridge (harbor.txt)\n    chars ")
     start, end = (int(x) for x in sources.split("chars ")[1].split(":")[0].split("-"))
     original = (corpus / "harbor.txt").read_text(encoding="utf-8")
     assert original[start:end] == "Construction is expected to cost 40 million euros, paid mostly by the regional government."
@@ -43,6 +48,7 @@ def test_ask_streams_answer_then_sources(fake_app, corpus):
 
 
 def test_ask_json_follows_the_schema(fake_app):
+    n = fake_app.cost_n
     result = run("ask", "--json", "How much does the bridge cost?")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -50,7 +56,7 @@ def test_ask_json_follows_the_schema(fake_app):
         "question", "answer", "refused", "repaired", "citations", "invalid_citations", "sentences", "raw_answer", "second_pass",
         "retrieved", "timings", "tokens",
     }  # fmt: skip
-    assert data["answer"] == "It costs 40 million euros [1]." and data["refused"] is False
+    assert data["answer"] == f"It costs 40 million euros [{n}]." and data["refused"] is False
     assert set(data["citations"][0]) == {"n", "source", "title", "chunk_id", "start", "end", "text"}
     assert set(data["retrieved"][0]) >= {"rank", "source", "chunk_id", "score", "text"}
     assert set(data["timings"]) == {"retrieve_s", "ttft_s", "total_s"}

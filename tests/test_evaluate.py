@@ -241,7 +241,7 @@ def test_results_lines_follow_the_schema(corpus, make_pipeline):
     } <= set(ok)
     assert (ok["id"], ok["status"], ok["error"]) == ("cost", "ok", None)
     assert set(ok["citations"][0]) >= {"n", "source", "chunk_id", "start", "end", "text"}
-    assert [p["rank"] for p in ok["retrieved"]] == [1, 2, 3]
+    assert sorted(p["rank"] for p in ok["retrieved"]) == [1, 2, 3]  # in the order the model read them
     assert set(ok["retrieved"][0]) >= {"rank", "source", "chunk_id", "score", "text"}
     assert set(ok["timings"]) == {"retrieve_s", "ttft_s", "total_s"} and set(ok["tokens"]) == {
         "prompt",
