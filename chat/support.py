@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from chat.citations import cited_numbers, split_sentences
 from chat.types import SentenceSupport
 from index.chunk import sentence_spans
 from index.keyword import tokenize
-from index.text import normalize
+from index.text import canonical, normalize
 from index.types import Passage
 
 _MARKERS = re.compile(r"\s*\[\d+\]")
@@ -45,8 +46,25 @@ def _base(word: str) -> str:
     return word
 
 
-def _score(words: set[str], text: str) -> float:
+def _score(words: set[str], text: str, numbers: AbstractSet[str] = frozenset()) -> float:
+    """Share of `words` in `text`; 0 when `text` lacks one of `numbers` (a figure must be quoted)."""
+    if numbers and not numbers <= _numbers(text):
+        return 0.0
     return len(words & _terms(text)) / len(words) if words else 0.0
+
+
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+_DIGITS = re.compile(r"\d+")
+_LETTERS = re.compile(r"[^\W\d_]+")
+_SPELLED = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen twenty".split())}  # fmt: skip
+
+
+def _numbers(text: str) -> set[str]:
+    """The figures in a text: digit runs ("1,000" -> "1000", "3.5" -> "3", "5") and "one".."twenty"."""
+    found = {n.lstrip("0") or "0" for n in _DIGITS.findall(_THOUSANDS.sub("", text))}
+    return found | {_SPELLED[w] for w in _LETTERS.findall(canonical(text)) if w in _SPELLED}  # "two-year" too
 
 
 def _best_span(
@@ -94,7 +112,10 @@ def check_support(
             report.append(SentenceSupport(sentence, (), None, 0.0, None, None, None, None, False))
             continue
         cited = [n for n in dict.fromkeys(cited_numbers(sentence)) if 1 <= n <= len(passages)]
-        scores = {n: _score(words, passages[n - 1].chunk.text) for n in range(1, len(passages) + 1)}
+        # A figure the question did not give must be in the passage: "Turkey bought 10 S-400
+        # batteries" is not supported by a passage about S-400s without a 10.
+        figures = _numbers(body) - _numbers(question)
+        scores = {n: _score(words, passages[n - 1].chunk.text, figures) for n in range(1, len(passages) + 1)}
         if not words:  # "Yes." or a bare marker: nothing to check, keep as written
             kept.append(sentence)
             report.append(SentenceSupport(sentence, tuple(cited), None, 1.0, None, None, None, None, True))

@@ -69,3 +69,33 @@ def test_an_inflected_verb_meets_another_form_of_it_in_the_passage():
     )
     assert sentence.supported and sentence.passage == 1
     assert text == "Approving it [1]."
+
+
+def test_a_figure_the_passages_do_not_give_makes_a_sentence_unsupported():
+    # Every other word is in passage 2; the 50 is not (the 40 is).
+    text, report = check("Construction is expected to cost 50 million euros [2].")
+    assert text == "" and not report[0].supported and report[0].score == 0.0
+
+
+def test_figures_match_however_they_are_written():
+    # Digits against digits, "two years" against "two-year", "40 million" moved to the passage with 40.
+    assert check("Council members voted 31 to 12 [1].")[0] == "Council members voted 31 to 12 [1]."
+    assert check("Bridge approved after a debate of two years [1].")[0] == "Bridge approved after a debate of two years [1]."
+    assert check("A 40 million euro cost is expected [1].")[0] == "A 40 million euro cost is expected [2]."  # moved
+
+
+def test_a_figure_from_the_question_needs_no_support():
+    text, _ = check_support(
+        "In 2018 the council approved the bridge [1].", PASSAGES, source_text, SupportParams(), question="What happened in 2018 or 2019?"
+    )
+    assert text == "In 2018 the council approved the bridge [1]."
+    text, _ = check_support("In 2019 the council approved the bridge [1].", PASSAGES, source_text, SupportParams(), question="What happened in 2018?")
+    assert text == ""
+
+
+def test_numbers_in_text():
+    from chat.support import _numbers
+
+    assert _numbers("1,000 troops, 3.5 billion, 46% in 1991\u20131994, five tanks, 03 May") == {
+        "1000", "3", "5", "46", "1991", "1994",
+    }  # fmt: skip

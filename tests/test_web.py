@@ -21,7 +21,7 @@ from index.errors import IndexCorruptError
 from models.errors import ModelLoadError
 from models.fakes import ScriptedGenerator
 from models.generator import Generation, Message
-from tests.conftest import ROOT
+from tests.conftest import ROOT, passage_number
 
 COST = "How much does the bridge construction cost?"
 # Answers must be supported by the passages (a sentence no passage supports is dropped).
@@ -37,14 +37,10 @@ def cards(panel: str) -> list[int]:
     return [int(n) for n in re.findall(r'class="seedqa-source" id="seedqa-t\d+-s(\d+)"', panel)]
 
 
-def passage_number(pipeline, question: str, words: str) -> int:
-    """Which [n] the retriever gives to the passage holding `words` (fakes rank by word overlap)."""
-    passages = pipeline.searcher.search(question, pipeline.retrieval)
-    return next(i for i, p in enumerate(passages, start=1) if words in p.chunk.text)
-
-
 def test_streaming_shows_question_then_tokens_then_checked_answer(corpus, make_pipeline):
-    pipeline, _ = make_pipeline(corpus, ["It costs 40 million euros [1], paid by the region [1][5]."])
+    pipeline, generator = make_pipeline(corpus)
+    n = passage_number(pipeline, COST, "40 million euros")
+    generator.replies = [f"It costs 40 million euros [{n}], paid by the region [{n}][5]."]
     outputs = run(ChatHandler(pipeline), COST)
     box, chat, panel, previous, details, turns = outputs[0]
     assert (box, chat, panel, previous, details, turns) == (
@@ -60,9 +56,9 @@ def test_streaming_shows_question_then_tokens_then_checked_answer(corpus, make_p
     assert [len(s) for s in streamed] == sorted(len(s) for s in streamed)
     assert "[5]" in streamed[-1]  # the raw stream still names a passage that does not exist ...
     *_, (box, chat, panel, _, details, turns) = outputs
-    assert details["answer"] == "It costs 40 million euros [1], paid by the region [1]."  # ... the answer does not
+    assert details["answer"] == f"It costs 40 million euros [{n}], paid by the region [{n}]."  # ... the answer does not
     assert details["invalid_citations"] == [5]
-    assert chat[-1]["content"].startswith('It costs 40 million euros <a class="seedqa-cite" href="#seedqa-t1-s1"')
+    assert chat[-1]["content"].startswith(f'It costs 40 million euros <a class="seedqa-cite" href="#seedqa-t1-s{n}"')
     assert "[5]" not in chat[-1]["content"] and "Sources for" in panel
     assert turns == [Turn(COST, COST, details["answer"], panel)]
 
@@ -116,7 +112,9 @@ def test_cleared_chat_starts_a_new_conversation(corpus, make_pipeline):
 
 
 def test_refusal_looks_like_a_refusal_with_no_sources(corpus, make_pipeline):
-    pipeline, generator = make_pipeline(corpus, ["It costs 40 million euros [1].", "The passages do not say [2]."])
+    pipeline, generator = make_pipeline(corpus)
+    n = passage_number(pipeline, COST, "40 million euros")
+    generator.replies = [f"It costs 40 million euros [{n}].", "The passages do not say [2]."]
     handler = ChatHandler(pipeline)
     *_, (_, chat, panel, _, _, turns) = run(handler, COST)
     *_, (_, chat, panel2, previous, details, _) = run(handler, "Who paints the bridge?", chat, turns)
@@ -124,7 +122,7 @@ def test_refusal_looks_like_a_refusal_with_no_sources(corpus, make_pipeline):
     assert details["refused"] and details["citations"] == []
     assert chat[-1]["content"].startswith(f'<div class="seedqa-refusal"><b>{REFUSAL}</b>')
     assert cards(panel2) == [] and "No sources" in panel2  # no stale cards from the first turn
-    assert previous == panel and cards(previous) == [1]
+    assert previous == panel and cards(previous) == [n]
     assert "seedqa-error" not in chat[-1]["content"] + panel2
 
 
@@ -134,7 +132,9 @@ class FailingGenerator(ScriptedGenerator):
 
 
 def test_errors_are_shown_with_what_to_do_and_the_next_question_works(corpus, make_pipeline, monkeypatch):
-    pipeline, generator = make_pipeline(corpus, ["It costs 40 million euros [1]."])
+    pipeline, generator = make_pipeline(corpus)
+    n = passage_number(pipeline, COST, "40 million euros")
+    generator.replies = [f"It costs 40 million euros [{n}]."]
     handler = ChatHandler(pipeline)
     pipeline.generator = FailingGenerator()
     *_, (_, chat, panel, _, details, turns) = run(handler, COST)
@@ -154,7 +154,7 @@ def test_errors_are_shown_with_what_to_do_and_the_next_question_works(corpus, ma
     assert "rebuild it with `seedqa index`" in panel and "seedqa-error" in chat[-1]["content"]
     monkeypatch.undo()
     *_, (_, chat, panel, _, details, _) = run(handler, COST)
-    assert details["answer"] == "It costs 40 million euros [1]." and cards(panel) == [1]
+    assert details["answer"] == f"It costs 40 million euros [{n}]." and cards(panel) == [n]
 
 
 @pytest.mark.parametrize(("question", "expected"), [("  ", "the question is empty"), ("why " * 400, "characters long")])
@@ -174,14 +174,15 @@ def test_html_in_articles_questions_and_answers_is_shown_as_text(corpus, make_pi
     pipeline, generator = make_pipeline(corpus)
     question = "What does the <b>tower</b> cost?"
     n = passage_number(pipeline, question, "tower costs")
-    generator.replies = [f'The tower costs <img src=x onerror=alert(3)> 9 million euros "today" [{n}].']
+    # (A figure the passage lacks would get the sentence dropped, so the answer's alert() reuses a 1.)
+    generator.replies = [f'The tower costs <img src=y onerror=alert(1)> 9 million euros "today" [{n}].']
     outputs = run(ChatHandler(pipeline), question)
     for _, chat, panel, previous, _, _ in outputs:
         shown = panel + previous + "".join(m["content"] for m in chat)
         assert not re.search(r"<(?:script|img|b>)", shown), shown
     *_, (_, chat, panel, _, _, _) = outputs
     assert chat[0]["content"] == "What does the &lt;b&gt;tower&lt;/b&gt; cost?"
-    assert "&lt;img src=x onerror=alert(3)&gt;" in chat[-1]["content"]
+    assert "&lt;img src=y onerror=alert(1)&gt;" in chat[-1]["content"]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in panel and "&quot;today&quot; &amp; tomorrow" in panel
     assert "Evil &lt;b&gt;bold&lt;/b&gt; news" in panel
 
