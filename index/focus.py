@@ -43,7 +43,10 @@ def focus_passages(
     texts = [p.chunk.text[s:e] for p, ss in zip(passages, spans, strict=True) for s, e in ss]
     if not texts:
         return list(passages)
-    scores = embedder.embed_documents(texts) @ query_vector.astype(np.float32).reshape(-1)
+    unique = list(dict.fromkeys(texts))  # overlapping chunks share sentences: embed each once
+    unique_scores = embedder.embed_documents(unique) @ query_vector.astype(np.float32).reshape(-1)
+    position = {text: i for i, text in enumerate(unique)}
+    scores = unique_scores[[position[t] for t in texts]]
     out = []
     offset = 0
     shown: set[str] = set()  # overlapping chunks share sentences: show each one once

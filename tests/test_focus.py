@@ -66,3 +66,20 @@ def test_a_passage_without_sentences_is_left_alone():
     )
     assert blank.focus is None
     assert full.focus is not None
+
+
+def test_a_sentence_shared_by_overlapping_chunks_is_embedded_once():
+    embedded: list[str] = []
+
+    class Recording(AxisEmbedder):
+        def embed_documents(self, texts, *, progress=False):
+            embedded.extend(texts)
+            return super().embed_documents(texts)
+
+    embedder = Recording()
+    first = _passage("The weather was bad all week. The bridge will cost 40 million.", 0, 1)
+    second = _passage("The bridge will cost 40 million. The mayor praised the bridge.", 20, 2)
+    focus_passages(AxisEmbedder().embed_query("bridge cost"), [first, second], embedder, FocusParams(0.1))
+    assert sorted(embedded) == sorted(
+        ["The weather was bad all week.", "The bridge will cost 40 million.", "The mayor praised the bridge."]
+    )

@@ -133,6 +133,8 @@ def test_query_time_numpy_encoder_gives_sentence_transformers_vectors(real_embed
         "Erdoğan's “pivot” — after the 15 July 2016 coup attempt?",
         (ROOT / "seeds" / sorted(p.name for p in (ROOT / "seeds").iterdir())[0]).read_text(encoding="utf-8"),
     ]
+    # More than one group of similar lengths (SmallEncoder.GROUP), in no particular order.
+    texts += [" ".join(SHOWCASE.split()[: 1 + i * 3 % 7]) + " and then" * (i % 4) for i in range(9)]
     assert supported(real_embedder._path)
     small = SmallEncoder(real_embedder._path, real_embedder.max_tokens).encode(texts)
     reference = real_embedder._load_model().encode(texts, normalize_embeddings=True, convert_to_numpy=True)
