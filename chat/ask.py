@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from collections.abc import Generator as PyGenerator
 from dataclasses import dataclass
 
+from chat.answer_type import states_what_is_asked
 from chat.citations import attach_citations, clean_markers, is_refusal, resolve
 from chat.errors import QuestionError
 from chat.prompt import REFUSAL, arrange, build_messages
@@ -183,7 +184,9 @@ def check_answer(
             text = attach_citations(text, passages)
             repaired = True
         text, sentences = check_support(text, passages, source_text, support, question=question)
-        refused = not text  # no sentence was supported by the passages
+        # No sentence was supported by the passages, or what is left does not say what was
+        # asked ("how many X" with no number of X).
+        refused = not text or not states_what_is_asked(question, text)
     if refused:
         return Checked(REFUSAL, (), True, repaired, tuple(invalid), sentences)
     return Checked(text, resolve(text, passages), False, repaired, tuple(invalid), sentences)

@@ -168,3 +168,13 @@ def test_answer_passages_are_numbered_as_the_model_read_them(corpus, make_pipeli
     for n, passage in enumerate(answer.passages, start=1):
         assert f"[{n}] {passage.shown_text.replace(chr(10), ' ')}" in prompt
     assert list(answer.passages) == arrange(answer.passages)
+
+
+def test_an_answer_that_does_not_say_how_many_is_a_refusal(corpus, make_pipeline):
+    question = "How many residents will the bridge help?"
+    pipeline, generator = make_pipeline(corpus)
+    n = next(i for i, p in enumerate(pipeline.retrieve(question), 1) if "commuting" in p.chunk.text)
+    generator.replies = [f"The mayor said the bridge would cut commuting times for residents [{n}]."]
+    answer = pipeline.ask(question)
+    assert answer.refused and answer.text == REFUSAL and answer.citations == ()
+    assert answer.sentences and answer.sentences[0].supported  # supported, but not an answer to "how many"

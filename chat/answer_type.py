@@ -1,0 +1,69 @@
+"""Does an answer state the kind of thing its question asks for?
+
+A near-miss question ("How many Russian peacekeepers were deployed?" when the articles only
+say how long they stay) tempts the model into a supported but off-target sentence, which the
+support check keeps because every word of it is in a passage. Two question forms have an
+answer whose form can be checked without understanding it:
+
+- "How many <things> ..." wants a figure next to one of those things ("more than 59 Turkish
+  soldiers", "eight Turkish military and civil personnel"): a figure within `WINDOW` words of
+  a word of the phrase after "how many".
+- "How long ..." wants a length of time or distance: a unit word ("45 days", "1,200 km").
+
+An answer that does not state what its question asks for is a refusal. Other questions are
+left alone.
+"""
+
+from __future__ import annotations
+
+import re
+
+from index.keyword import tokenize
+from index.text import STOPWORDS, words
+
+WINDOW = 4  # words between a figure and the thing counted
+_MARKERS = re.compile(r"\[\d+\]")
+
+_NUMBER_WORDS = frozenset(
+    """one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen
+    sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety
+    hundred hundreds thousand thousands million millions billion billions dozen dozens""".split()
+)
+_UNITS = frozenset(
+    """second minute hour day week month year decade century km kilometre kilometer
+    mile metre meter mm cm ft foot feet""".split()
+)
+
+
+def _is_figure(word: str) -> bool:
+    return any(c.isdigit() for c in word) or word in _NUMBER_WORDS
+
+
+def _counted(question: list[str]) -> set[str] | None:
+    """The content words right after "how many" (stemmed), or None for other questions."""
+    for i in range(len(question) - 1):
+        if question[i] == "how" and question[i + 1] == "many":
+            phrase = []
+            for word in question[i + 2 :]:
+                if word in STOPWORDS:
+                    break
+                phrase.append(word)
+            return set(tokenize(" ".join(phrase))) or None
+    return None
+
+
+def states_what_is_asked(question: str, answer: str) -> bool:
+    """False only when the question is "how many ..." or "how long ..." and the answer says no such thing."""
+    asked = words(question)
+    answer = _MARKERS.sub(" ", answer)  # "[1]" is not a figure
+    said = words(answer)
+    counted = _counted(asked)
+    if counted is not None:
+        stems = [tokenize(w)[0] if tokenize(w) else w for w in said]
+        return any(
+            _is_figure(word) and counted & set(stems[max(0, i - WINDOW) : i + WINDOW + 1])
+            for i, word in enumerate(said)
+        )
+    if any(a == "how" and b == "long" for a, b in zip(asked, asked[1:], strict=False)):
+        return any(stem in _UNITS for stem in tokenize(answer))
+    return True

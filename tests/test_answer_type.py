@@ -1,0 +1,39 @@
+"""An answer must state what a "how many" or "how long" question asks for."""
+
+from __future__ import annotations
+
+import pytest
+
+from chat.answer_type import states_what_is_asked
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("How many workers were hurt?", "Three workers were hurt [1]."),
+        ("How many workers were hurt?", "More than 1,000 construction workers were hurt [2]."),
+        ("How many Turkish personnel were killed?", "Eight Turkish military and civil personnel were killed [1]."),
+        ("How many soldiers died?", "The toll rose to 33, all of them soldiers [1]."),  # figure before the noun
+        ("How many soldiers died?", "Several dozen soldiers died [1]."),
+        ("How long did the war last?", "It lasted 45 days [1]."),
+        ("How long is the bridge?", "The bridge is 1.2 kilometres long [2]."),
+        ("How long did the talks take?", "The talks took years [1]."),
+        ("Why did the council approve the bridge?", "It cuts commuting times [3]."),  # other questions: no check
+        ("When was the bridge approved?", "The council approved it [1]."),
+    ],
+)
+def test_answers_that_state_what_is_asked(question, answer):
+    assert states_what_is_asked(question, answer)
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("How many peacekeepers were deployed?", "The peacekeepers will stay for at least five years [1]."),
+        ("How many soldiers died?", "The killing of soldiers could collapse relations [4]."),
+        ("How many soldiers died?", "The soldiers died in Idlib [2]."),  # "[2]" is not a figure
+        ("How long is the pipeline?", "The pipeline started supplies on 1 January 2020 [2]."),
+    ],
+)
+def test_answers_that_do_not(question, answer):
+    assert not states_what_is_asked(question, answer)
