@@ -6,7 +6,9 @@ quote (the same judgment as the harness), then, for several focus margins (index
 for how many questions the evidence is still in the sentences the model is shown and how
 many passage tokens per question that costs.
 
-    .venv/bin/python evals/retrieval_check.py [--corpus seeds] [--margins none 0.1 0.2]
+    .venv/bin/python evals/retrieval_check.py [--corpus seeds] [--margins none 0.1 0.2 0.1/0.15]
+
+A margin "0.1/0.15" is the per-passage margin 0.1 with the global margin 0.15 (index/focus.py).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=Path, default=Path("evals/questions.jsonl"))
     parser.add_argument("--corpus", type=Path, default=Path("seeds"))
-    parser.add_argument("--margins", nargs="+", default=["none", "0.05", "0.1", "0.15", "0.2"])
+    parser.add_argument("--margins", nargs="+", default=["none", "0.1", "0.2", "0.1/0.1", "0.1/0.15", "0.1/0.2"])
     args = parser.parse_args(argv)
     settings = Settings.load(corpus=args.corpus)
     embedder = build_embedder(settings)
@@ -48,7 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     print("missed in the top 10:", ", ".join(q.id for q, r in zip(questions, ranks, strict=True) if r is None))
     print(f"{'margin':>8} {'evidence kept':>14} {'passage tokens/q':>17}")
     for margin in args.margins:
-        params = replace(settings.retrieval, focus=FocusParams(margin=None if margin == "none" else float(margin)))
+        local, _, wide = margin.partition("/")  # "0.1/0.25": margin 0.1, global margin 0.25
+        focus = FocusParams(None if local == "none" else float(local), global_margin=float(wide) if wide else None)
+        params = replace(settings.retrieval, focus=focus)
         found = kept = tokens = 0
         for question in questions:
             passages = searcher.search(question.question, params)

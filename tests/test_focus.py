@@ -44,7 +44,7 @@ def test_only_sentences_near_the_best_one_are_shown_with_cuts_marked():
 def test_a_wider_margin_keeps_more_and_none_keeps_everything():
     embedder = AxisEmbedder()
     query = embedder.embed_query("bridge cost")
-    (wide,) = focus_passages(query, [_passage(TEXT)], embedder, FocusParams(0.5))
+    (wide,) = focus_passages(query, [_passage(TEXT)], embedder, FocusParams(0.5, global_margin=None))
     assert wide.shown_text == "The bridge will cost 40 million. The mayor praised the bridge. …"
     (whole,) = focus_passages(query, [_passage(TEXT)], embedder, FocusParams(None))
     assert whole.focus is None and whole.shown_text == TEXT
@@ -83,3 +83,15 @@ def test_a_sentence_shared_by_overlapping_chunks_is_embedded_once():
     assert sorted(embedded) == sorted(
         ["The weather was bad all week.", "The bridge will cost 40 million.", "The mayor praised the bridge."]
     )
+
+
+def test_sentences_far_below_the_best_of_all_passages_are_left_out_but_each_passage_keeps_its_best():
+    embedder = AxisEmbedder()
+    query = embedder.embed_query("bridge cost")
+    strong = _passage("The bridge will cost 40 million.", 0, 1)
+    # Cosines to the query: 1.0 (strong); 0.82, 0.51, 0.02 (weak's three sentences).
+    weak = _passage("The bridge cost was set by the mayor. The mayor praised the bridge. The weather was bad.", 100, 2)
+    _, b = focus_passages(query, [strong, weak], embedder, FocusParams(0.5, global_margin=None))
+    assert b.shown_text == "The bridge cost was set by the mayor. The mayor praised the bridge. …"
+    _, b = focus_passages(query, [strong, weak], embedder, FocusParams(0.5, global_margin=0.15))
+    assert b.shown_text == "The bridge cost was set by the mayor. …"
