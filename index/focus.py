@@ -70,9 +70,7 @@ def focus_passages(
         fresh = [i for i, key in enumerate(keys) if key not in shown] or list(range(len(ss)))
         ranked = sorted(fresh, key=lambda i: -own[i])
         best = float(own[ranked[0]])
-        keep = set(ranked[: params.min_sentences]) | {
-            i for i in fresh if own[i] >= max(best - params.margin, floor)
-        }
+        keep = set(ranked[: params.min_sentences]) | {i for i in fresh if own[i] >= max(best - params.margin, floor)}
         shown.update(keys[i] for i in keep)
         if len(keep) == len(ss):
             out.append(passage)
