@@ -75,7 +75,7 @@ def test_prefix_state_saved_by_one_generator_is_loaded_by_the_next_with_the_same
     second = real_generator_factory()
     assert second.primed_how == "loaded"
     # The saved prefix runs into the question's own message, up to where prompts differ.
-    prefix = second._llm.detokenize(list(second._prefix.tokens)).decode("utf-8")
+    prefix = second._llm.detokenize(list(second._prefix.tokens), special=True).decode("utf-8")
     assert prefix.rstrip().endswith("<|im_start|>user\nPassages:\nArticle:")
     other = Pipeline(real_pipeline.searcher, second, retrieval=real_pipeline.retrieval)
     answer = other.ask(question)
