@@ -8,7 +8,8 @@ answer whose form can be checked without understanding it:
 - "How many <things> ..." wants a figure next to one of those things ("more than 59 Turkish
   soldiers", "eight Turkish military and civil personnel"): a figure within `WINDOW` words of
   a word of the phrase after "how many".
-- "How long ..." wants a length of time or distance: a unit word ("45 days", "1,200 km").
+- "How long ..." wants a length of time or distance: a unit word ("45 days", "1,200 km"), or
+  "since" with a figure ("since 2003").
 
 An answer that does not state what its question asks for is a refusal. Other questions are
 left alone.
@@ -35,6 +36,9 @@ _UNITS = frozenset(
 )
 
 
+_TIMES = frozenset({"once", "twice", "thrice"})  # "How many times ...?" -> "twice"
+
+
 def _is_figure(word: str) -> bool:
     return any(c.isdigit() for c in word) or word in _NUMBER_WORDS
 
@@ -59,11 +63,14 @@ def states_what_is_asked(question: str, answer: str) -> bool:
     said = words(answer)
     counted = _counted(asked)
     if counted is not None:
-        stems = [tokenize(w)[0] if tokenize(w) else w for w in said]
+        if "time" in counted and _TIMES & set(said):
+            return True
+        stems = [(tokenize(w) or [w])[0] for w in said]
         return any(
             _is_figure(word) and counted & set(stems[max(0, i - WINDOW) : i + WINDOW + 1])
             for i, word in enumerate(said)
         )
     if any(a == "how" and b == "long" for a, b in zip(asked, asked[1:], strict=False)):
-        return any(stem in _UNITS for stem in tokenize(answer))
+        since = any(w == "since" and any(map(_is_figure, said[i + 1 : i + 4])) for i, w in enumerate(said))
+        return since or any(stem in _UNITS for stem in tokenize(answer))
     return True

@@ -18,6 +18,8 @@ from chat.answer_type import states_what_is_asked
         ("How long did the war last?", "It lasted 45 days [1]."),
         ("How long is the bridge?", "The bridge is 1.2 kilometres long [2]."),
         ("How long did the talks take?", "The talks took years [1]."),
+        ("How long has he led the party?", "He has led it since August 2014 [1]."),
+        ("How many times did they meet?", "They met twice in 2020 [2]."),
         ("Why did the council approve the bridge?", "It cuts commuting times [3]."),  # other questions: no check
         ("When was the bridge approved?", "The council approved it [1]."),
     ],
@@ -33,6 +35,7 @@ def test_answers_that_state_what_is_asked(question, answer):
         ("How many soldiers died?", "The killing of soldiers could collapse relations [4]."),
         ("How many soldiers died?", "The soldiers died in Idlib [2]."),  # "[2]" is not a figure
         ("How long is the pipeline?", "The pipeline started supplies on 1 January 2020 [2]."),
+        ("How long has he led the party?", "He has led it since the congress [1]."),
     ],
 )
 def test_answers_that_do_not(question, answer):
