@@ -17,18 +17,16 @@ left alone.
 
 from __future__ import annotations
 
-import re
-
+from chat.citations import strip_markers
+from chat.support import SPELLED_NUMBERS
 from index.keyword import tokenize
 from index.text import STOPWORDS, words
 
 WINDOW = 4  # words between a figure and the thing counted
-_MARKERS = re.compile(r"\[\d+\]")
 
-_NUMBER_WORDS = frozenset(
-    """one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen
-    sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety
-    hundred hundreds thousand thousands million millions billion billions dozen dozens""".split()
+_NUMBER_WORDS = frozenset(SPELLED_NUMBERS) | frozenset(
+    """thirty forty fifty sixty seventy eighty ninety hundred hundreds thousand thousands million
+    millions billion billions dozen dozens""".split()
 )
 _UNITS = frozenset(
     """second minute hour day week month year decade century km kilometre kilometer
@@ -59,7 +57,7 @@ def _counted(question: list[str]) -> set[str] | None:
 def states_what_is_asked(question: str, answer: str) -> bool:
     """False only when the question is "how many ..." or "how long ..." and the answer says no such thing."""
     asked = words(question)
-    answer = _MARKERS.sub(" ", answer)  # "[1]" is not a figure
+    answer = strip_markers(answer)  # "[1]" is not a figure
     said = words(answer)
     counted = _counted(asked)
     if counted is not None:

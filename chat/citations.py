@@ -20,12 +20,18 @@ from index.types import Passage
 # "[1]", "[1, 2]", "[1][3]", "[Passage 2]", "[passages 1 and 2]"
 _MARKER = re.compile(r"\[(?:passages?\s*)?(\d+(?:\s*(?:,|and|&)\s*\d+)*)\]", re.IGNORECASE)
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[\d+\])+\s*")
+_MARKER_WITH_SPACE = re.compile(r"\s*" + _MARKER.pattern, re.IGNORECASE)
 _REFUSAL_PATTERNS = re.compile(
     r"\b(?:do(?:es)? not (?:say|contain|mention|provide|specify|state)|"
     r"(?:is|are) not (?:mentioned|provided|stated|specified|given)|no information|"
     r"cannot (?:be )?(?:answer|determine|found)|not enough information)\b"
 )
 MIN_OVERLAP = 0.3  # share of a sentence's content words a passage must hold to support it
+
+
+def strip_markers(text: str) -> str:
+    """The text without its citation markers (and the space before each): "cost [1]." -> "cost."."""
+    return _MARKER_WITH_SPACE.sub("", text)
 
 
 def cited_numbers(text: str) -> list[int]:

@@ -28,7 +28,7 @@ class EmbedderSettings:
 @dataclass(frozen=True, slots=True)
 class GeneratorSettings:
     gguf: Path | None = None  # a GGUF file; None = assembled from the PyPI slice packages
-    n_ctx: int = 4096  # prompt (~900 tokens with 4 passages) plus the answer, with room to spare
+    n_ctx: int = 4096  # prompt (~600 tokens with 4 focused passages) plus the answer, with room to spare
     n_threads: int | None = None  # None = all cores
     n_batch: int = 512
 

@@ -16,14 +16,12 @@ from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
-from chat.citations import cited_numbers, split_sentences
+from chat.citations import cited_numbers, split_sentences, strip_markers
 from chat.types import SentenceSupport
 from index.chunk import sentence_spans
 from index.keyword import tokenize
 from index.text import canonical, normalize
 from index.types import Passage
-
-_MARKERS = re.compile(r"\s*\[\d+\]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +54,7 @@ def _score(words: set[str], text: str, numbers: AbstractSet[str] = frozenset()) 
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _DIGITS = re.compile(r"\d+")
 _LETTERS = re.compile(r"[^\W\d_]+")
-_SPELLED = {w: str(i) for i, w in enumerate(
+SPELLED_NUMBERS = {w: str(i) for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
     "sixteen seventeen eighteen nineteen twenty".split())}  # fmt: skip
 
@@ -64,7 +62,8 @@ _SPELLED = {w: str(i) for i, w in enumerate(
 def _numbers(text: str) -> set[str]:
     """The figures in a text: digit runs ("1,000" -> "1000", "3.5" -> "3", "5") and "one".."twenty"."""
     found = {n.lstrip("0") or "0" for n in _DIGITS.findall(_THOUSANDS.sub("", text))}
-    return found | {_SPELLED[w] for w in _LETTERS.findall(canonical(text)) if w in _SPELLED}  # "two-year" too
+    spelled = (SPELLED_NUMBERS.get(w) for w in _LETTERS.findall(canonical(text)))  # "two-year" too
+    return found | {n for n in spelled if n is not None}
 
 
 def _best_span(
@@ -106,7 +105,7 @@ def check_support(
     kept: list[str] = []
     report: list[SentenceSupport] = []
     for sentence in split_sentences(text):
-        body = _MARKERS.sub("", sentence).strip()
+        body = strip_markers(sentence).strip()
         words = _terms(body) - asked
         if not words and _terms(body):  # only restates the question: no answer in it
             report.append(SentenceSupport(sentence, (), None, 0.0, None, None, None, None, False))
@@ -150,6 +149,6 @@ def check_support(
 
 def _recite(sentence: str, n: int) -> str:
     """Replace the sentence's markers with [n], placed before its final punctuation."""
-    body = _MARKERS.sub("", sentence).rstrip()
+    body = strip_markers(sentence).rstrip()
     stripped = body.rstrip(".!?\"'\u201d")
     return f"{stripped} [{n}]{body[len(stripped) :]}"
