@@ -115,7 +115,11 @@ def read_manifest(index_dir: Path) -> dict | None:
 
 
 def stale_reasons(index_dir: Path, corpus: Path, embedder: Embedder, params: ChunkingParams) -> list[str]:
-    """Why the live index does not match the corpus and settings; empty when it is fresh."""
+    """Why the live index does not match the corpus and settings; empty when it is fresh.
+
+    Raises CorpusError first when the corpus folder is missing, before any "indexing" notice.
+    """
+    files = corpus_files(corpus)
     manifest = read_manifest(index_dir)
     if manifest is None:
         return ["no index has been built"]
@@ -129,7 +133,7 @@ def stale_reasons(index_dir: Path, corpus: Path, embedder: Embedder, params: Chu
     indexed: dict[str, str] = manifest.get("files", {})
     skipped = set(manifest.get("skipped", {}))
     current: dict[str, str] = {}
-    for path in corpus_files(corpus):
+    for path in files:
         source = path.relative_to(corpus).as_posix()
         try:
             current[source] = file_hash(path.read_bytes())

@@ -117,6 +117,17 @@ def test_bad_corpus_folder(tmp_path, setup):
         build_index(target, tmp_path / "ix", HashingEmbedder(), PARAMS)
 
 
+@pytest.mark.parametrize("setup", ["missing", "file"])
+def test_bad_corpus_folder_fails_before_any_indexing_notice(tmp_path, setup):
+    target = tmp_path / "c"
+    if setup == "file":
+        target.write_text("x")
+    notices: list[str] = []
+    with pytest.raises(CorpusError, match="--corpus"):
+        ensure_index(target, tmp_path / "ix", HashingEmbedder(), PARAMS, notify=notices.append)
+    assert notices == []
+
+
 def test_chunk_size_over_the_embedder_limit_is_refused(corpus, tmp_path):
     with pytest.raises(CorpusError, match="exceed"):
         build_index(corpus, tmp_path / "ix", HashingEmbedder(max_tokens=32), PARAMS)
