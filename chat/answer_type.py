@@ -7,7 +7,8 @@ answer whose form can be checked without understanding it:
 
 - "How many <things> ..." wants a figure next to one of those things ("more than 59 Turkish
   soldiers", "eight Turkish military and civil personnel"): a figure within `WINDOW` words of
-  a word of the phrase after "how many".
+  a word of the phrase after "how many", and every word of the thing counted (that phrase up
+  to its first plural: "Armenian soldiers") in the answer.
 - "How long ..." wants a length of time or distance: a unit word ("45 days", "1,200 km"), or
   "since" with a figure ("since 2003").
 
@@ -41,8 +42,8 @@ def _is_figure(word: str) -> bool:
     return any(c.isdigit() for c in word) or word in _NUMBER_WORDS
 
 
-def _counted(question: list[str]) -> set[str] | None:
-    """The content words right after "how many" (stemmed), or None for other questions."""
+def _counted(question: list[str]) -> list[str] | None:
+    """The content words right after "how many", or None for other questions."""
     for i in range(len(question) - 1):
         if question[i] == "how" and question[i + 1] == "many":
             phrase = []
@@ -50,8 +51,20 @@ def _counted(question: list[str]) -> set[str] | None:
                 if word in STOPWORDS:
                     break
                 phrase.append(word)
-            return set(tokenize(" ".join(phrase))) or None
+            return phrase or None
     return None
+
+
+def _things(phrase: list[str]) -> set[str]:
+    """The counted noun phrase: the words after "how many" up to the first plural, which is
+    the thing counted ("turkish soldiers" in "how many Turkish soldiers died ...")."""
+    named: list[str] = []
+    for word in phrase:
+        stem = tokenize(word)
+        named += stem
+        if stem and stem[0] != word:  # "soldiers" -> "soldier": the noun; a verb may follow
+            break
+    return set(named)
 
 
 def states_what_is_asked(question: str, answer: str) -> bool:
@@ -59,11 +72,14 @@ def states_what_is_asked(question: str, answer: str) -> bool:
     asked = words(question)
     answer = strip_markers(answer)  # "[1]" is not a figure
     said = words(answer)
-    counted = _counted(asked)
-    if counted is not None:
+    phrase = _counted(asked)
+    if phrase is not None:
+        counted = set(tokenize(" ".join(phrase)))
         if "time" in counted and _TIMES & set(said):
             return True
         stems = [(tokenize(w) or [w])[0] for w in said]
+        if not _things(phrase) <= set(stems):  # "How many Armenian soldiers?" "59 Turkish soldiers"
+            return False
         return any(
             _is_figure(word) and counted & set(stems[max(0, i - WINDOW) : i + WINDOW + 1])
             for i, word in enumerate(said)

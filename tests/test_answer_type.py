@@ -20,6 +20,8 @@ from chat.answer_type import states_what_is_asked
         ("How long did the talks take?", "The talks took years [1]."),
         ("How long has he led the party?", "He has led it since August 2014 [1]."),
         ("How many times did they meet?", "They met twice in 2020 [2]."),
+        ("How many Turkish soldiers died in Idlib?", "More than 59 Turkish soldiers lost their lives [3]."),  # "died" is the verb
+        ("How many S-400 batteries did Turkey buy?", "Turkey bought four S-400 batteries [1]."),
         ("Why did the council approve the bridge?", "It cuts commuting times [3]."),  # other questions: no check
         ("When was the bridge approved?", "The council approved it [1]."),
     ],
@@ -36,6 +38,8 @@ def test_answers_that_state_what_is_asked(question, answer):
         ("How many soldiers died?", "The soldiers died in Idlib [2]."),  # "[2]" is not a figure
         ("How long is the pipeline?", "The pipeline started supplies on 1 January 2020 [2]."),
         ("How long has he led the party?", "He has led it since the congress [1]."),
+        ("How many Armenian soldiers were killed?", "More than 59 Turkish soldiers were killed [4]."),  # other soldiers
+        ("How many S-400 batteries did Turkey buy?", "Turkey bought four Patriot batteries [1]."),
     ],
 )
 def test_answers_that_do_not(question, answer):
