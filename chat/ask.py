@@ -29,10 +29,16 @@ class AnswerParams:
     max_tokens: int = 200  # answers are one to three sentences; 200 tokens ~ 150 words
     max_question_chars: int = 1000
     support: SupportParams = SupportParams()
-    # When the model refuses although a passage matches the question this well (cosine), it
-    # is asked once more without the refusal option; the support check then keeps only what
-    # the passages back. None turns the second pass off.
+    # When the model refuses although a passage matches the question this well (cosine), or
+    # answers with nothing the checks keep (say, the question restated), it is asked once
+    # more without the refusal option; the support check then keeps only what the passages
+    # back. None turns the second pass off.
     second_pass_min_dense: float | None = 0.55
+
+
+# Streamed between an answer the checks rejected and the second pass that replaces it, so the
+# reader sees why a second answer follows the first.
+RETRY_NOTE = "\n\n(The passages do not back that answer; asking the model again.)\n\n"
 
 
 class AnswerStream:
@@ -52,7 +58,9 @@ class AnswerStream:
     ) -> None:
         self.question = question
         self._retry = retry
-        self.second_pass = False  # the model refused, and was asked again without that option
+        # The model refused, or its answer did not pass the checks, and it was asked again
+        # without the option to refuse.
+        self.second_pass = False
         self._generations = [generation] if generation is not None else []
         self._source_text = source_text
         self._support = support or SupportParams()
@@ -64,6 +72,7 @@ class AnswerStream:
         self._ttft: float | None = None
         self._iterator: PyGenerator[str, None, None] = self._iterate()
         self._answer: Answer | None = None
+        self._checked: Checked | None = None
 
     def _iterate(self) -> PyGenerator[str, None, None]:
         if self._generation is None:  # nothing retrieved: refuse without asking the model
@@ -74,10 +83,16 @@ class AnswerStream:
         # Pieces are held back while the output may still be the refusal sentence, so that a
         # refusal answered again (second pass) is never shown and then taken back.
         refused = yield from self._relay(self._generation, hold=self._retry is not None)
-        if not refused or self._retry is None:
+        if self._retry is None:
             return
+        if not refused:
+            if not self._check().refused:
+                return
+            # Shown, then rejected by the checks: say so before the second answer streams.
+            yield from self._emit([RETRY_NOTE])
         self.second_pass = True
         self._pieces = []
+        self._checked = None
         self._generation = self._retry()
         self._generations.append(self._generation)
         yield from self._relay(self._generation, hold=False)
@@ -123,10 +138,17 @@ class AnswerStream:
             self._answer = self._finish()
         return self._answer
 
+    def _check(self) -> Checked:
+        """The checks on the text generated so far (by the current pass), computed once."""
+        if self._checked is None:
+            raw = "".join(self._pieces).strip()
+            self._checked = check_answer(raw, self.passages, self._source_text, self._support, question=self.question)
+        return self._checked
+
     def _finish(self) -> Answer:
         total = time.perf_counter() - self._started
         raw = "".join(self._pieces).strip()
-        checked = check_answer(raw, self.passages, self._source_text, self._support, question=self.question)
+        checked = self._check()
         return Answer(
             question=self.question,
             text=checked.text,

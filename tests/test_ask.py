@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from chat.ask import RETRY_NOTE
 from chat.errors import QuestionError
 from chat.prompt import REFUSAL, arrange, build_messages, format_passages
 from index.types import Chunk, Passage
@@ -126,6 +127,32 @@ def test_second_pass_answer_without_support_stays_a_refusal(corpus, make_pipelin
     assert answer.second_pass and answer.refused and answer.text == REFUSAL
 
 
+def test_answer_the_checks_reject_is_asked_again_visibly(corpus, make_pipeline):
+    rejected = "The bridge has twelve golden towers [1]."
+    pipeline, generator = make_pipeline(corpus, [rejected, "Construction is expected to cost 40 million euros [1]."])
+    stream = _gated(pipeline, 0.0).stream("How much does the bridge cost?")
+    shown = "".join(stream)
+    answer = stream.answer()
+    # The rejected answer was already on screen: the note says why a second one follows it.
+    assert shown.startswith(rejected) and RETRY_NOTE in shown and shown.endswith("euros [1].")
+    assert answer.second_pass and not answer.refused and "40 million euros" in answer.text
+    assert answer.raw_text == "Construction is expected to cost 40 million euros [1]."
+    assert "do not say" not in generator.prompts[1][-1].content.split("Question:")[1]  # no refusal option
+
+
+def test_only_one_second_pass(corpus, make_pipeline):
+    replies = ["The bridge has twelve golden towers [1].", "The towers are made of gold [1].", "Unused [1]."]
+    pipeline, generator = make_pipeline(corpus, replies)
+    answer = _gated(pipeline, 0.0).ask("How tall is the bridge?")
+    assert answer.second_pass and answer.refused and len(generator.prompts) == 2
+
+
+def test_supported_answer_is_not_asked_again(corpus, make_pipeline):
+    pipeline, generator = make_pipeline(corpus, ["Construction is expected to cost 40 million euros [1].", "Unused."])
+    answer = _gated(pipeline, 0.0).ask("How much does the bridge cost?")
+    assert not answer.second_pass and not answer.refused and len(generator.prompts) == 1
+
+
 def test_no_second_pass_below_the_retrieval_gate(corpus, make_pipeline):
     pipeline, generator = make_pipeline(corpus, [REFUSAL, "Construction costs 40 million euros [1]."])
     stream = _gated(pipeline, 1.01).stream("How much does the bridge cost?")
@@ -134,9 +161,11 @@ def test_no_second_pass_below_the_retrieval_gate(corpus, make_pipeline):
 
 
 def test_answer_that_starts_like_a_refusal_streams_normally(corpus, make_pipeline):
-    pipeline, generator = make_pipeline(corpus, ["The articles do not mention the mayor, but construction costs 40 million euros [1]."])
-    pieces = list(_gated(pipeline, 0.0).stream("How much does the bridge cost?"))
-    assert "".join(pieces).startswith("The articles do not mention") and len(generator.prompts) == 1
+    reply = "The articles do not give the bridge's cost, but the renovation cost 12 million euros [3]."
+    pipeline, generator = make_pipeline(corpus, [reply])
+    stream = _gated(pipeline, 0.0).stream("How much does the bridge cost?")
+    assert "".join(stream) == reply and len(generator.prompts) == 1
+    assert not stream.answer().refused
 
 
 def _ranked(source: str, title: str, start: int, rank: int) -> Passage:
