@@ -61,4 +61,4 @@ class Answer:
     invalid_citations: tuple[int, ...] = ()  # numbers the model cited that name no passage
     sentences: tuple[SentenceSupport, ...] = ()  # per-sentence support, dropped ones included
     raw_text: str = ""  # the model's output exactly as generated, before any checking
-    second_pass: bool = False  # the model first refused and was asked again (see AnswerParams)
+    second_pass: bool = False  # the first output was a refusal or rejected; asked again (see AnswerParams)
