@@ -27,7 +27,7 @@ from chat.serialize import answer_to_dict
 from chat.types import Answer
 from index.chunk import sentence_spans
 from index.errors import IndexStoreError
-from index.text import content_words
+from index.text import content_words, normalize
 from index.types import Passage
 from models.errors import ModelError
 
@@ -93,6 +93,40 @@ def cite_sources(text: str, passages: Sequence[Passage], numbers: Sequence[int])
         claims = [s for s in sentences if n in cited_numbers(s)] or [text]
         cited.append(CitedSource(n, passages[n - 1], supporting_spans(passages[n - 1].chunk.text, claims)))
     return cited
+
+
+def checked_sources(answer: Answer) -> list[CitedSource]:
+    """The cited passages of a checked answer, marked where the support check found each
+    sentence's support (`Answer.sentences`, the same words the CLI and JSON quote); a passage
+    whose quote cannot be placed in its text keeps the word-overlap marks of `cite_sources`."""
+    cited = cite_sources(answer.text, answer.passages, [c.n for c in answer.citations])
+    out = []
+    for source in cited:
+        text = source.passage.chunk.text
+        quotes = [s.quote for s in answer.sentences if s.supported and s.passage == source.n and s.quote]
+        spans: list[tuple[int, int]] = []
+        for quote in dict.fromkeys(normalize(q) for q in quotes):
+            # The passage text is the source's text normalized with its line breaks kept.
+            found = re.search(r"\s+".join(map(re.escape, quote.split())), text)
+            if found is None:
+                spans = []
+                break
+            spans.append(found.span())
+        if spans:
+            source = CitedSource(source.n, source.passage, _merged(spans))
+        out.append(source)
+    return out
+
+
+def _merged(spans: Sequence[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """Sorted spans with overlapping ones joined, so marks never nest."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return tuple(merged)
 
 
 def marked_passage(source: CitedSource) -> str:
@@ -228,7 +262,7 @@ class ChatHandler:
         self, asked: str, answer: Answer, chat: list[dict[str, Any]], turn: int, previous: str, turns: list[Turn]
     ) -> Outputs:
         searched = answer.question
-        cited = cite_sources(answer.text, answer.passages, [c.n for c in answer.citations])
+        cited = checked_sources(answer)
         details = answer_to_dict(answer) | {
             "asked": asked,
             "highlights": {str(s.n): [s.passage.chunk.text[a:b] for a, b in s.support] for s in cited},

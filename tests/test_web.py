@@ -391,3 +391,35 @@ def test_a_busy_port_is_reported_before_the_models_load(monkeypatch):
         port = busy.getsockname()[1]
         with pytest.raises(ChatError, match=f"cannot listen on 127.0.0.1:{port}.*--port 0"):
             web.serve(Settings.load(), host="127.0.0.1", port=port, notify=print)
+
+
+def _checked_answer(sentence_quote: str | None):
+    from chat.types import Answer, Citation, SentenceSupport, Timings, Tokens
+    from index.types import Chunk, Passage
+
+    text = "The bridge opened in May. It cost\u00a040 million euros. The mayor praised it."
+    chunk = Chunk("a.txt:100-171", "a.txt", "Bridge", None, 100, 171, text.replace("\u00a0", " "))
+    passage = Passage(chunk, 1, 0.03, 0.6, 2.0)
+    said = "The mayor praised the 40 million euro bridge [1]."
+    support = SentenceSupport(said, (1,), 1, 1.0, "a.txt", 126, 151, sentence_quote, True)
+    citation = Citation(1, "a.txt", "Bridge", chunk.id, 100, 171, chunk.text)
+    return Answer("What did the bridge cost?", said, (citation,), False, (passage,), Timings(0, 0, 0), Tokens(0, 0),
+                  sentences=(support,))  # fmt: skip
+
+
+def test_marks_are_the_words_the_support_check_quoted():
+    # Word overlap ties between the cost sentence ("40", "million") and the mayor's ("mayor",
+    # "praised") and marks both; the support check quoted the cost sentence only (with the
+    # non-breaking space of the source file), and the marks follow it.
+    (source,) = web.checked_sources(_checked_answer("It cost\u00a040 million euros."))
+    text = source.passage.chunk.text
+    assert [text[a:b] for a, b in source.support] == ["It cost 40 million euros."]
+    # A quote that cannot be placed in the passage text leaves the word-overlap marks.
+    (fallback,) = web.checked_sources(_checked_answer("Words that are not in the passage."))
+    assert [text[a:b] for a, b in fallback.support] == ["It cost 40 million euros.", "The mayor praised it."]
+
+
+def test_a_two_sentence_quote_across_a_line_break_is_marked_whole():
+    (source,) = web.checked_sources(_checked_answer("It cost 40 million euros.\nThe mayor praised it."))
+    text = source.passage.chunk.text
+    assert [text[a:b] for a, b in source.support] == ["It cost 40 million euros. The mayor praised it."]
