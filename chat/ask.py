@@ -18,6 +18,7 @@ from chat.errors import QuestionError
 from chat.prompt import REFUSAL, arrange, build_messages
 from chat.support import SupportParams, check_support
 from chat.types import Answer, Citation, SentenceSupport, Timings, Tokens
+from index.keyword import tokenize
 from index.search import HybridSearcher, RetrievalParams
 from index.text import canonical
 from index.types import Passage
@@ -34,6 +35,10 @@ class AnswerParams:
     # more without the refusal option; the support check then keeps only what the passages
     # back. None turns the second pass off.
     second_pass_min_dense: float | None = 0.55
+    # ... or when one passage holds this share of the question's content words (BM25 terms):
+    # "Where is Middle East Eye headquartered?" scores 0.475 cosine against the passage that
+    # says "headquartered in London", but every word of it is there. None turns this off.
+    second_pass_min_coverage: float | None = 1.0
 
 
 # Streamed between an answer the checks rejected and the second pass that replaces it, so the
@@ -262,10 +267,8 @@ class Pipeline:
         messages = build_messages(question, passages)
         self._check_fits(messages)
         generation = self.generator.stream(messages, max_tokens=self.answering.max_tokens)
-        gate = self.answering.second_pass_min_dense
-        best_dense = max((p.dense_score or 0.0 for p in passages), default=0.0)
         retry = None
-        if gate is not None and best_dense >= gate:
+        if self._second_pass_allowed(question, passages):
             # Same prefix as the first prompt up to the question: llama.cpp reuses its cache,
             # so the second pass costs little more than its generation.
             forced = build_messages(question, passages, forced=True)
@@ -283,6 +286,18 @@ class Pipeline:
             support=self.answering.support,
             retry=retry,
         )
+
+    def _second_pass_allowed(self, question: str, passages: Sequence[Passage]) -> bool:
+        """The passages match the question well enough to ask again after a refusal."""
+        dense_gate = self.answering.second_pass_min_dense
+        if dense_gate is not None and max((p.dense_score or 0.0 for p in passages), default=0.0) >= dense_gate:
+            return True
+        coverage_gate = self.answering.second_pass_min_coverage
+        terms = set(tokenize(question))
+        if coverage_gate is None or not terms:
+            return False
+        best = max(len(terms & set(tokenize(p.chunk.text))) for p in passages)
+        return best / len(terms) >= coverage_gate
 
     def ask(self, question: str, *, k: int | None = None) -> Answer:
         return self.stream(question, k=k).answer()

@@ -99,10 +99,10 @@ def test_prompt_snapshot(corpus, make_pipeline):
     assert rendered == expected
 
 
-def _gated(pipeline, gate):
+def _gated(pipeline, gate, coverage=None):
     from dataclasses import replace
 
-    pipeline.answering = replace(pipeline.answering, second_pass_min_dense=gate)
+    pipeline.answering = replace(pipeline.answering, second_pass_min_dense=gate, second_pass_min_coverage=coverage)
     return pipeline
 
 
@@ -158,6 +158,18 @@ def test_no_second_pass_below_the_retrieval_gate(corpus, make_pipeline):
     stream = _gated(pipeline, 1.01).stream("How much does the bridge cost?")
     assert "".join(stream) == REFUSAL
     assert stream.answer().refused and len(generator.prompts) == 1
+
+
+def test_second_pass_when_every_question_word_is_in_one_passage(corpus, make_pipeline):
+    pipeline, generator = make_pipeline(corpus, [REFUSAL, "Construction costs 40 million euros [1]."])
+    answer = _gated(pipeline, 1.01, coverage=1.0).ask("How much does the bridge cost?")
+    assert answer.second_pass and not answer.refused and len(generator.prompts) == 2
+
+
+def test_no_second_pass_when_a_question_word_is_in_no_passage(corpus, make_pipeline):
+    pipeline, generator = make_pipeline(corpus, [REFUSAL, "The bridge weighs 40 tonnes [1]."])
+    answer = _gated(pipeline, 1.01, coverage=1.0).ask("How much does the bridge weigh?")
+    assert not answer.second_pass and answer.refused and len(generator.prompts) == 1
 
 
 def test_answer_that_starts_like_a_refusal_streams_normally(corpus, make_pipeline):
