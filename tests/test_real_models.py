@@ -84,6 +84,21 @@ def test_prefix_state_saved_by_one_generator_is_loaded_by_the_next_with_the_same
     del second, other
 
 
+@pytest.mark.parametrize(
+    ("question", "name", "words"),
+    [
+        # Here the model first restates the question, which the support check rejects, or
+        # first refuses; the second pass finds the name. The test checks the outcome only.
+        ("Which Ukrainian president visited Turkey in October 2020?", "Zelensk", "Volodymyr Zelenskyy paid a visit"),
+        ("Where is Middle East Eye headquartered?", "London", "headquartered in London"),
+    ],
+)
+def test_answer_names_what_its_cited_passage_says(real_pipeline, question, name, words):
+    answer = real_pipeline.ask(question)
+    assert not answer.refused and name in answer.text, answer.raw_text
+    assert any(words in " ".join(c.text.split()) for c in answer.citations), answer.citations
+
+
 def test_unanswerable_question_is_refused(real_pipeline):
     answer = real_pipeline.ask("What did Erdogan say about Brexit?")
     assert answer.refused, answer.text
