@@ -288,7 +288,7 @@ class Pipeline:
         )
 
     def _second_pass_allowed(self, question: str, passages: Sequence[Passage]) -> bool:
-        """The passages match the question well enough to ask again after a refusal."""
+        """The passages match the question well enough to ask again after a refusal or a rejected answer."""
         dense_gate = self.answering.second_pass_min_dense
         if dense_gate is not None and max((p.dense_score or 0.0 for p in passages), default=0.0) >= dense_gate:
             return True
