@@ -65,6 +65,7 @@ def replay(results_path: Path, questions_path: Path, corpus: Path, support: Supp
             invalid_citations=checked.invalid,
             sentences=checked.sentences,
             raw_text=record["raw_answer"],
+            second_pass=bool(record.get("second_pass")),  # as recorded: replay cannot ask again
         )
         results.append(Result(record["id"], answer, search))
     return summary_to_dict(summarize(results, questions))

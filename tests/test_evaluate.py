@@ -148,6 +148,19 @@ def test_citation_metrics_and_invalid_numbers():
     assert (m["hit_at_k"].count, m["hit_at_k"].n) == (3, 3)
 
 
+def test_second_passes_are_counted_over_all_answers():
+    from dataclasses import replace
+
+    questions = [question("a"), question("b"), question("u", answerable=False)]
+    answers = [
+        replace(make_answer("It costs 40 million euros [1]."), second_pass=True),
+        make_answer("It costs 40 million euros [1]."),
+        replace(make_answer("", refused=True), second_pass=True),  # asked again, still refused
+    ]
+    m = summarize([Result(q.id, a) for q, a in zip(questions, answers, strict=True)], questions).metrics
+    assert (m["second_pass_share"].count, m["second_pass_share"].n) == (2, 3)
+
+
 def test_latency_quantiles_and_tokens_per_second():
     questions = [question(f"q{i}") for i in range(1, 11)]
     # ttft 1..10 s; generation always 2 s; 10 tokens -> 5 tokens/s.
