@@ -31,13 +31,14 @@ class SupportParams:
 
 
 def _terms(text: str) -> set[str]:
-    """Content words, with verb endings cut too, so "supported" meets "support" and "fought"
-    does not (irregular forms stay apart); BM25 only strips plurals."""
+    """Content words, with verb endings and -ly cut too, so "supported" meets "support" and
+    "gradually" meets "gradual", while "fought" does not meet "fight" (irregular forms stay
+    apart); BM25 only strips plurals."""
     return {_base(w) for w in tokenize(text)}
 
 
 def _base(word: str) -> str:
-    for suffix, keep in (("ing", 4), ("ed", 4)):
+    for suffix, keep in (("ing", 4), ("ed", 4), ("ly", 4)):
         if word.endswith(suffix) and len(word) - len(suffix) >= keep:
             word = word[: -len(suffix)]
             return word[:-1] if len(word) > 4 and word[-1] == word[-2] else word  # "planned" -> "plan"

@@ -71,6 +71,15 @@ def test_an_inflected_verb_meets_another_form_of_it_in_the_passage():
     assert text == "Approving it [1]."
 
 
+def test_an_adverb_meets_its_adjective_in_the_passage():
+    # The passage says "regional"; the answer's only new word is "regionally".
+    text, (sentence,) = check_support(
+        "It is paid for regionally [2].", PASSAGES, source_text, SupportParams(), question="How is it paid for?"
+    )
+    assert sentence.supported and sentence.passage == 2
+    assert text == "It is paid for regionally [2]."
+
+
 def test_a_figure_the_passages_do_not_give_makes_a_sentence_unsupported():
     # Every other word is in passage 2; the 50 is not (the 40 is).
     text, report = check("Construction is expected to cost 50 million euros [2].")
