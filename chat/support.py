@@ -60,11 +60,34 @@ SPELLED_NUMBERS = {w: str(i) for i, w in enumerate(
     "sixteen seventeen eighteen nineteen twenty".split())}  # fmt: skip
 
 
+_MAGNITUDE = re.compile(r"(\d+(?:\.\d+)?)\s*(million|billion|trillion|thousand|per\s*cent|%)", re.IGNORECASE)
+
+
+def _magnitudes(text: str) -> set[str]:
+    """Figures with the magnitude after them: "54 billion", "54 percent" ("54 per cent", "54%")."""
+    found = set()
+    for number, unit in _MAGNITUDE.findall(_THOUSANDS.sub("", text)):
+        unit = unit.lower()
+        found.add(f"{number} {'percent' if unit == '%' or unit.startswith('per') else unit}")
+    return found
+
+
 def _numbers(text: str) -> set[str]:
-    """The figures in a text: digit runs ("1,000" -> "1000", "3.5" -> "3", "5") and "one".."twenty"."""
+    """The figures in a text: digit runs ("1,000" -> "1000", "3.5" -> "3", "5"), "one".."twenty",
+    and figures with their magnitude ("54 billion"), so that either form can be looked up."""
     found = {n.lstrip("0") or "0" for n in _DIGITS.findall(_THOUSANDS.sub("", text))}
     spelled = (SPELLED_NUMBERS.get(w) for w in _LETTERS.findall(canonical(text)))  # "two-year" too
-    return found | {n for n in spelled if n is not None}
+    return found | {n for n in spelled if n is not None} | _magnitudes(text)
+
+
+def _stated(text: str) -> set[str]:
+    """The figures a sentence states: with their magnitude where it has one, so "about 54
+    billion cubic meters" is not backed by a passage's "54 per cent"."""
+    tagged = _magnitudes(text)
+    bare = _numbers(text) - tagged
+    for figure in tagged:  # "3.5 million" already says 3 and 5
+        bare -= set(_DIGITS.findall(figure))
+    return bare | tagged
 
 
 def _best_span(
@@ -114,7 +137,7 @@ def check_support(
         cited = [n for n in dict.fromkeys(cited_numbers(sentence)) if 1 <= n <= len(passages)]
         # A figure the question did not give must be in the passage: "Turkey bought 10 S-400
         # batteries" is not supported by a passage about S-400s without a 10.
-        figures = _numbers(body) - _numbers(question)
+        figures = _stated(body) - _numbers(question)
         scores = {n: _score(words, passages[n - 1].chunk.text, figures) for n in range(1, len(passages) + 1)}
         if not words:  # "Yes." or a bare marker: nothing to check, keep as written
             kept.append(sentence)

@@ -86,6 +86,15 @@ def test_a_figure_the_passages_do_not_give_makes_a_sentence_unsupported():
     assert text == "" and not report[0].supported and report[0].score == 0.0
 
 
+def test_a_figure_needs_its_magnitude_in_the_passage():
+    # The passage says "40 million euros" (with a non-breaking space): 40 billion, or 40 per
+    # cent, is another figure; "40 million" and a bare 40 are the passage's.
+    assert check("Construction is expected to cost 40 billion euros [2].")[0] == ""
+    assert check("Construction is expected to cost 40 per cent more [2].")[0] == ""
+    assert check("Construction is expected to cost 40 million [2].")[0] == "Construction is expected to cost 40 million [2]."
+    assert check("Construction is expected to cost 40 [2].")[0] == "Construction is expected to cost 40 [2]."
+
+
 def test_figures_match_however_they_are_written():
     # Digits against digits, "two years" against "two-year", "40 million" moved to the passage with 40.
     assert check("Council members voted 31 to 12 [1].")[0] == "Council members voted 31 to 12 [1]."
@@ -106,5 +115,13 @@ def test_numbers_in_text():
     from chat.support import _numbers
 
     assert _numbers("1,000 troops, 3.5 billion, 46% in 1991\u20131994, five tanks, 03 May") == {
-        "1000", "3", "5", "46", "1991", "1994",
+        "1000", "3", "5", "46", "1991", "1994", "3.5 billion", "46 percent",
+    }  # fmt: skip
+
+
+def test_figures_a_sentence_states_keep_their_magnitude():
+    from chat.support import _stated
+
+    assert _stated("About 54 billion cubic metres, 2,000 thousand tonnes, 46 per cent, 12 tanks") == {
+        "54 billion", "2000 thousand", "46 percent", "12",
     }  # fmt: skip
