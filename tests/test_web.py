@@ -423,3 +423,16 @@ def test_a_two_sentence_quote_across_a_line_break_is_marked_whole():
     (source,) = web.checked_sources(_checked_answer("It cost 40 million euros.\nThe mayor praised it."))
     text = source.passage.chunk.text
     assert [text[a:b] for a, b in source.support] == ["It cost 40 million euros. The mayor praised it."]
+
+
+def test_a_rejected_answer_is_followed_by_the_note_then_replaced_by_the_checked_second_answer(corpus, make_pipeline):
+    pipeline, generator = make_pipeline(corpus)
+    n = passage_number(pipeline, COST, "40 million euros")
+    generator.replies = [f"The bridge has twelve golden towers [{n}].", f"It costs 40 million euros [{n}]."]
+    outputs = run(ChatHandler(pipeline), COST)
+    streamed = [o[1][-1]["content"] for o in outputs[1:-1]]
+    assert any("twelve golden towers" in s and "asking the model again" in s for s in streamed)
+    *_, (_, chat, panel, _, details, _) = outputs
+    assert details["second_pass"] and details["answer"] == f"It costs 40 million euros [{n}]."
+    assert "golden" not in chat[-1]["content"] and "asking the model again" not in chat[-1]["content"]
+    assert cards(panel) == [n]
