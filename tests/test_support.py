@@ -125,3 +125,4 @@ def test_figures_a_sentence_states_keep_their_magnitude():
     assert _stated("About 54 billion cubic metres, 2,000 thousand tonnes, 46 per cent, 12 tanks") == {
         "54 billion", "2000 thousand", "46 percent", "12",
     }  # fmt: skip
+    assert _stated("5 millionaires, 7%") == {"5", "7 percent"}  # a magnitude is a whole word
