@@ -19,15 +19,17 @@ left alone.
 from __future__ import annotations
 
 from chat.citations import strip_markers
-from chat.support import SPELLED_NUMBERS
+from chat.support import MAGNITUDES, SPELLED_NUMBERS
 from index.keyword import tokenize
 from index.text import STOPWORDS, words
 
 WINDOW = 4  # words between a figure and the thing counted
 
-_NUMBER_WORDS = frozenset(SPELLED_NUMBERS) | frozenset(
-    """thirty forty fifty sixty seventy eighty ninety hundred hundreds thousand thousands million
-    millions billion billions dozen dozens""".split()
+_NUMBER_WORDS = (
+    frozenset(SPELLED_NUMBERS)
+    | frozenset("thirty forty fifty sixty seventy eighty ninety hundred hundreds dozen dozens".split())
+    | frozenset(MAGNITUDES)
+    | frozenset(m + "s" for m in MAGNITUDES)  # "thousands of civilians"
 )
 _UNITS = frozenset(
     """second minute hour day week month year decade century km kilometre kilometer

@@ -60,7 +60,8 @@ SPELLED_NUMBERS = {w: str(i) for i, w in enumerate(
     "sixteen seventeen eighteen nineteen twenty".split())}  # fmt: skip
 
 
-_MAGNITUDE = re.compile(r"(\d+(?:\.\d+)?)\s*(%|(?:million|billion|trillion|thousand|per\s*cent)\b)", re.IGNORECASE)
+MAGNITUDES = ("thousand", "million", "billion", "trillion")  # words that scale the figure before them
+_MAGNITUDE = re.compile(rf"(\d+(?:\.\d+)?)\s*(%|(?:{'|'.join(MAGNITUDES)}|per\s*cent)\b)", re.IGNORECASE)
 
 
 def _magnitudes(text: str) -> set[str]:
