@@ -11,6 +11,9 @@ answer whose form can be checked without understanding it:
   to its first plural: "Armenian soldiers") in the answer.
 - "How long ..." wants a length of time or distance: a unit word ("45 days", "1,200 km"), or
   "since" with a figure ("since 2003").
+- "What/which date ...", "what/which year ..." and "in what month ..." want a calendar word:
+  a date has a figure or a month name ("July 15", "15/7"), not a weekday alone ("on Monday");
+  a year has a four-digit figure; a month has a month name.
 
 An answer that does not state what its question asks for is a refusal. Other questions are
 left alone.
@@ -37,7 +40,18 @@ _UNITS = frozenset(
 )
 
 
-_TIMES = frozenset({"once", "twice", "thrice"})  # "How many times ...?" -> "twice"
+_TIMES = frozenset({"once", "twice", "thrice"})
+_MONTHS = frozenset(
+    """january february march april may june july august september october november december
+    jan feb mar apr jun jul aug sep sept oct nov dec""".split()
+)
+# The calendar word a question asks for ("on what date", "in which year") and what an answer
+# must contain to state one.
+_CALENDAR = {
+    "date": lambda said: any(any(c.isdigit() for c in w) for w in said) or bool(_MONTHS & set(said)),
+    "year": lambda said: any(len(w) == 4 and w.isdigit() for w in said),
+    "month": lambda said: bool(_MONTHS & set(said)),
+}  # "How many times ...?" -> "twice"
 
 
 def _is_figure(word: str) -> bool:
@@ -70,7 +84,8 @@ def _things(phrase: list[str]) -> set[str]:
 
 
 def states_what_is_asked(question: str, answer: str) -> bool:
-    """False only when the question is "how many ..." or "how long ..." and the answer says no such thing."""
+    """False only when the question is "how many ...", "how long ..." or asks for a date, year or
+    month, and the answer says no such thing."""
     asked = words(question)
     answer = strip_markers(answer)  # "[1]" is not a figure
     said = words(answer)
@@ -89,4 +104,7 @@ def states_what_is_asked(question: str, answer: str) -> bool:
     if any(a == "how" and b == "long" for a, b in zip(asked, asked[1:], strict=False)):
         since = any(w == "since" and any(map(_is_figure, said[i + 1 : i + 4])) for i, w in enumerate(said))
         return since or any(stem in _UNITS for stem in tokenize(answer))
+    for a, b in zip(asked, asked[1:], strict=False):
+        if a in ("what", "which") and b in _CALENDAR:
+            return _CALENDAR[b](said)
     return True

@@ -1,4 +1,4 @@
-"""An answer must state what a "how many" or "how long" question asks for."""
+"""An answer must state what a "how many", "how long" or "what date/year/month" question asks for."""
 
 from __future__ import annotations
 
@@ -24,6 +24,11 @@ from chat.answer_type import states_what_is_asked
         ("How many S-400 batteries did Turkey buy?", "Turkey bought four S-400 batteries [1]."),
         ("Why did the council approve the bridge?", "It cuts commuting times [3]."),  # other questions: no check
         ("When was the bridge approved?", "The council approved it [1]."),
+        ("On what date did the talks take place?", "The talks took place on August 9 [1]."),
+        ("On what date did the coup happen?", "It happened on 15/7 [2]."),
+        ("In what year were relations raised?", "Relations were raised in 2011 [1]."),
+        ("In which month did fighting start?", "Fighting started in late September [2]."),
+        ("What day did the talks start?", "The talks started on Monday [1]."),  # a day may be a weekday
     ],
 )
 def test_answers_that_state_what_is_asked(question, answer):
@@ -40,6 +45,9 @@ def test_answers_that_state_what_is_asked(question, answer):
         ("How long has he led the party?", "He has led it since the congress [1]."),
         ("How many Armenian soldiers were killed?", "More than 59 Turkish soldiers were killed [4]."),  # other soldiers
         ("How many S-400 batteries did Turkey buy?", "Turkey bought four Patriot batteries [1]."),
+        ("On what date did the failed takeover happen?", "It happened in the early hours of Monday [4]."),
+        ("In what year were relations raised?", "Relations were raised after 20 years of talks [1]."),
+        ("In which month did fighting start?", "Fighting started after the ceasefire [2]."),
     ],
 )
 def test_answers_that_do_not(question, answer):
