@@ -13,13 +13,15 @@ answer whose form can be checked without understanding it:
   "since" with a figure ("since 2003").
 - "What/which date ...", "what/which year ..." and "in what month ..." want a calendar word:
   a date has a figure or a month name ("July 15", "15/7"), not a weekday alone ("on Monday");
-  a year has a four-digit figure; a month has a month name.
+  a year has a four-digit figure ("2011", "the 1990s"); a month has a month name.
 
 An answer that does not state what its question asks for is a refusal. Other questions are
 left alone.
 """
 
 from __future__ import annotations
+
+import re
 
 from chat.citations import strip_markers
 from chat.support import MAGNITUDES, SPELLED_NUMBERS
@@ -40,18 +42,19 @@ _UNITS = frozenset(
 )
 
 
-_TIMES = frozenset({"once", "twice", "thrice"})
+_TIMES = frozenset({"once", "twice", "thrice"})  # "How many times ...?" -> "twice"
 _MONTHS = frozenset(
     """january february march april may june july august september october november december
     jan feb mar apr jun jul aug sep sept oct nov dec""".split()
 )
+_YEAR = re.compile(r"(?<!\d)\d{4}(?!\d)")
 # The calendar word a question asks for ("on what date", "in which year") and what an answer
 # must contain to state one.
 _CALENDAR = {
     "date": lambda said: any(any(c.isdigit() for c in w) for w in said) or bool(_MONTHS & set(said)),
-    "year": lambda said: any(len(w) == 4 and w.isdigit() for w in said),
+    "year": lambda said: any(_YEAR.search(w) for w in said),  # "2011", "1990s", "2019-2020"
     "month": lambda said: bool(_MONTHS & set(said)),
-}  # "How many times ...?" -> "twice"
+}
 
 
 def _is_figure(word: str) -> bool:

@@ -27,6 +27,7 @@ from chat.answer_type import states_what_is_asked
         ("On what date did the talks take place?", "The talks took place on August 9 [1]."),
         ("On what date did the coup happen?", "It happened on 15/7 [2]."),
         ("In what year were relations raised?", "Relations were raised in 2011 [1]."),
+        ("In which year did the dispute start?", "It started in the early 1990s [2]."),
         ("In which month did fighting start?", "Fighting started in late September [2]."),
         ("What day did the talks start?", "The talks started on Monday [1]."),  # a day may be a weekday
     ],
@@ -47,6 +48,7 @@ def test_answers_that_state_what_is_asked(question, answer):
         ("How many S-400 batteries did Turkey buy?", "Turkey bought four Patriot batteries [1]."),
         ("On what date did the failed takeover happen?", "It happened in the early hours of Monday [4]."),
         ("In what year were relations raised?", "Relations were raised after 20 years of talks [1]."),
+        ("In what year did the deal collapse?", "It collapsed after 12345 incidents [1]."),  # not a year
         ("In which month did fighting start?", "Fighting started after the ceasefire [2]."),
     ],
 )
