@@ -72,18 +72,19 @@ class _Paced:
         self._inner = inner
         self.model_id, self.n_ctx, self.count_tokens = inner.model_id, inner.n_ctx, inner.count_tokens
 
-    def stream(self, messages, *, max_tokens: int, stop=()):  # type: ignore[no-untyped-def]
+    def stream(self, messages, *, max_tokens: int, stop=(), track=None):  # type: ignore[no-untyped-def]
         import time
 
         from models.generator import Generation
 
-        generation = self._inner.stream(messages, max_tokens=max_tokens, stop=stop)
+        generation = self._inner.stream(messages, max_tokens=max_tokens, stop=stop, track=track)
 
         def pieces():  # type: ignore[no-untyped-def]
             for piece in generation:
                 time.sleep(0.003)
                 yield piece
             paced.prompt_tokens, paced.completion_tokens = generation.prompt_tokens, generation.completion_tokens
+            paced.track_logprob = generation.track_logprob
 
         paced = Generation(pieces())
         return paced

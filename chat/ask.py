@@ -12,12 +12,13 @@ from collections.abc import Callable, Iterator, Sequence
 from collections.abc import Generator as PyGenerator
 from dataclasses import dataclass
 
-from chat.answer_type import states_what_is_asked
+from chat.checks import CHECKS, Check, Draft, run_checks
+from chat.checks.confidence import estimate
+from chat.checks.support import SupportParams, check_support
 from chat.citations import attach_citations, clean_markers, is_refusal, resolve
 from chat.errors import QuestionError
 from chat.prompt import REFUSAL, arrange, build_messages
-from chat.support import SupportParams, check_support
-from chat.types import Answer, Citation, SentenceSupport, Timings, Tokens
+from chat.types import Answer, Citation, SentenceSupport, Timings, Tokens, Verdict
 from index.keyword import tokenize
 from index.search import HybridSearcher, RetrievalParams
 from index.text import canonical
@@ -39,6 +40,11 @@ class AnswerParams:
     # "Where is Middle East Eye headquartered?" scores 0.475 cosine against the passage that
     # says "headquartered in London", but every word of it is there. None turns this off.
     second_pass_min_coverage: float | None = 1.0
+    # Tell the model which names and figures of the question its passage must mention
+    # (chat.prompt.name_hint). Measured on the external set (evals/history).
+    name_hint: bool = False
+    # The checks whose rejection of an answer leads to a second pass; None: any check's.
+    second_pass_after: frozenset[str] | None = None
 
 
 # Streamed between an answer the checks rejected and the second pass that replaces it, so the
@@ -60,9 +66,11 @@ class AnswerStream:
         source_text: Callable[[str], str | None] = lambda source: None,
         support: SupportParams | None = None,
         retry: Callable[[], Generation] | None = None,
+        retry_after: frozenset[str] | None = None,
     ) -> None:
         self.question = question
         self._retry = retry
+        self._retry_after = retry_after
         # The model refused, or its answer did not pass the checks, and it was asked again
         # without the option to refuse.
         self.second_pass = False
@@ -75,6 +83,7 @@ class AnswerStream:
         self._retrieve_s = retrieve_s
         self._pieces: list[str] = []
         self._ttft: float | None = None
+        self._passes: list[str] = []  # the raw text of each finished pass
         self._iterator: PyGenerator[str, None, None] = self._iterate()
         self._answer: Answer | None = None
         self._checked: Checked | None = None
@@ -91,11 +100,16 @@ class AnswerStream:
         if self._retry is None:
             return
         if not refused:
-            if not self._check().refused:
+            checked = self._check()
+            if not checked.refused:
                 return
+            failing = {v.check for v in checked.verdicts if not v.ok}
+            if self._retry_after is not None and failing and not failing & self._retry_after:
+                return  # rejected for a reason a forced answer would not mend
             # Shown, then rejected by the checks: say so before the second answer streams.
             yield from self._emit([RETRY_NOTE])
         self.second_pass = True
+        self._passes.append("".join(self._pieces).strip())
         self._pieces = []
         self._checked = None
         self._generation = self._retry()
@@ -147,7 +161,15 @@ class AnswerStream:
         """The checks on the text generated so far (by the current pass), computed once."""
         if self._checked is None:
             raw = "".join(self._pieces).strip()
-            self._checked = check_answer(raw, self.passages, self._source_text, self._support, question=self.question)
+            self._checked = check_answer(
+                raw,
+                self.passages,
+                self._source_text,
+                self._support,
+                question=self.question,
+                refusal_logprob=self._generations[0].track_logprob if self._generations else None,
+                second_pass=self.second_pass,
+            )
         return self._checked
 
     def _finish(self) -> Answer:
@@ -170,6 +192,10 @@ class AnswerStream:
             sentences=checked.sentences,
             raw_text=raw,
             second_pass=self.second_pass,
+            passes=(*self._passes, raw),
+            refusal_logprob=self._generations[0].track_logprob if self._generations else None,
+            verdicts=checked.verdicts,
+            confidence=checked.confidence,
         )
 
 
@@ -186,6 +212,9 @@ class Checked:
     repaired: bool
     invalid: tuple[int, ...]
     sentences: tuple[SentenceSupport, ...]
+    verdicts: tuple[Verdict, ...] = ()
+    confidence: float | None = None
+    draft: Draft | None = None  # what the checks judged (None for a refusal by the model)
 
 
 def check_answer(
@@ -195,28 +224,33 @@ def check_answer(
     support: SupportParams,
     *,
     question: str = "",
+    refusal_logprob: float | None = None,
+    second_pass: bool = False,
+    checks: tuple[Check, ...] = CHECKS,
 ) -> Checked:
     """Everything between the model's raw output and the answer a user sees.
 
-    Markers are validated, a refusal is recognized, missing citations are attached, and
-    sentences no passage supports are dropped (an answer left empty becomes a refusal).
-    A pure function, so the evaluation can replay it on recorded outputs (evals/replay.py).
+    Markers are validated, a refusal is recognized, missing citations are attached, sentences
+    no passage supports are dropped, and then every check in `checks` gives its verdict; the
+    answer is refused when one fails (chat/checks). A pure function, so the evaluation can
+    replay it on recorded outputs (evals/replay.py).
     """
     text, invalid = clean_markers(raw, len(passages))
-    refused = is_refusal(text)
+    if is_refusal(text):
+        return Checked(REFUSAL, (), True, False, tuple(invalid), ())
     repaired = False
-    sentences: tuple[SentenceSupport, ...] = ()
-    if not refused:
-        if not resolve(text, passages):
-            text = attach_citations(text, passages)
-            repaired = True
-        text, sentences = check_support(text, passages, source_text, support, question=question)
-        # No sentence was supported by the passages, or what is left does not say what was
-        # asked ("how many X" with no number of X).
-        refused = not text or not states_what_is_asked(question, text)
-    if refused:
-        return Checked(REFUSAL, (), True, repaired, tuple(invalid), sentences)
-    return Checked(text, resolve(text, passages), False, repaired, tuple(invalid), sentences)
+    if not resolve(text, passages):
+        text = attach_citations(text, passages)
+        repaired = True
+    text, sentences = check_support(text, passages, source_text, support, question=question)
+    draft = Draft(question, text, sentences, tuple(passages), refusal_logprob, second_pass, source_text)
+    verdicts = run_checks(draft, checks)
+    confidence = estimate(draft)
+    if not text or not all(v.ok for v in verdicts):
+        return Checked(REFUSAL, (), True, repaired, tuple(invalid), sentences, verdicts, confidence, draft)
+    return Checked(
+        text, resolve(text, passages), False, repaired, tuple(invalid), sentences, verdicts, confidence, draft
+    )
 
 
 class Pipeline:
@@ -264,14 +298,17 @@ class Pipeline:
         retrieve_s = time.perf_counter() - started
         if not passages:
             return AnswerStream(question, passages, None, started, retrieve_s)
-        messages = build_messages(question, passages)
+        hint = self.answering.name_hint
+        messages = build_messages(question, passages, hint=hint)
         self._check_fits(messages)
-        generation = self.generator.stream(messages, max_tokens=self.answering.max_tokens)
+        # The model's own probability of refusing is read from the same forward passes (the
+        # calibrated abstention in chat/checks uses it).
+        generation = self.generator.stream(messages, max_tokens=self.answering.max_tokens, track=REFUSAL)
         retry = None
         if self._second_pass_allowed(question, passages):
             # Same prefix as the first prompt up to the question: llama.cpp reuses its cache,
             # so the second pass costs little more than its generation.
-            forced = build_messages(question, passages, forced=True)
+            forced = build_messages(question, passages, forced=True, hint=hint)
 
             def retry() -> Generation:
                 return self.generator.stream(forced, max_tokens=self.answering.max_tokens)
@@ -285,6 +322,7 @@ class Pipeline:
             source_text=self.searcher.store.source_text,
             support=self.answering.support,
             retry=retry,
+            retry_after=self.answering.second_pass_after,
         )
 
     def _second_pass_allowed(self, question: str, passages: Sequence[Passage]) -> bool:

@@ -135,15 +135,18 @@ def index(corpus: Path | None, data_dir: Path | None, embedder: Path | None) -> 
 @click.argument("question")
 @click.option("-k", type=int, default=None, help="Passages given to the model [env SEEDQA_K; default 4].")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON object (docs/JSON.md).")
+@click.option("-v", "--verbose", "explain", is_flag=True, help="Also print every answer check's verdict.")
 @model_options
-def ask(question: str, k: int | None, as_json: bool, **flags: Any) -> None:
+def ask(question: str, k: int | None, as_json: bool, explain: bool, **flags: Any) -> None:
     """Answer QUESTION from the articles, with [n] citations and their sources.
 
-    The index is built on first use and refreshed when the articles change.
+    The index is built on first use and refreshed when the articles change. With -v, each
+    answer check's verdict follows the sources, so a refusal says why.
 
     \b
     Examples:
       seedqa ask "why did Erdogan pivot after 2016?"
+      seedqa ask -v "What did Emmanuel Macron say at the Istanbul Summit?"
       seedqa ask --json -k 6 "How many Turkish soldiers died in Idlib?"
     """
     from chat.settings import Settings
@@ -166,6 +169,8 @@ def ask(question: str, k: int | None, as_json: bool, **flags: Any) -> None:
         answer = stream.answer()
         click.echo()
         click.echo(format_sources(answer))
+        if explain:
+            click.echo(format_verdicts(answer))
 
     run_or_exit(action)
 
@@ -229,6 +234,19 @@ def evaluate(
         run_cli(settings, questions, out=out, report=report, limit=limit, notify=_notify)
 
     run_or_exit(action)
+
+
+def format_verdicts(answer: Any) -> str:
+    """Each answer check's verdict, one line each: why an answer was kept or refused."""
+    if not answer.verdicts:
+        why = "the model itself replied that the articles do not say" if answer.refused else "no checks ran"
+        return f"\nChecks: {why}."
+    lines = ["", "Checks:"]
+    for v in answer.verdicts:
+        lines.append(f"  {'pass' if v.ok else 'FAIL'}  {v.check}: {v.reason}")
+    if answer.second_pass:
+        lines.append("  (this is the model's second answer; it was asked again without the option to refuse)")
+    return "\n".join(lines)
 
 
 def format_sources(answer: Any) -> str:

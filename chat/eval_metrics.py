@@ -80,6 +80,11 @@ class Summary:
     n_failed: int
     metrics: dict[str, Metric]  # keys and order as in METRICS
     run: dict[str, Any] = field(default_factory=dict)  # models, k, date: filled in by the caller
+    # check name -> {"answerable": n, "unanswerable": n, "alone": n}: answers each check rejected
+    # ("alone": the only check that failed), so a check that fires on one question shows
+    rejections: dict[str, dict[str, int]] = field(default_factory=dict)
+    # (threshold, coverage, accuracy of the answered) as the confidence threshold varies
+    risk_coverage: tuple[tuple[float, float, float | None], ...] = ()
 
 
 # key -> (label, what it is over). The order is the order of every table.
@@ -229,7 +234,54 @@ def summarize(results: Sequence[Result], questions: Sequence[Question]) -> Summa
         n_unanswerable=sum(not q.answerable for q in asked),
         n_failed=sum(r.failed for r in results),
         metrics=metrics,
+        rejections=rejections([(q, a) for q, a, _ in done]),
+        risk_coverage=risk_coverage([(q, a) for q, a, _ in done]),
     )
+
+
+def rejections(done: Sequence[tuple[Question, Answer]]) -> dict[str, dict[str, int]]:
+    """Per answer check, how many answers it rejected, on answerable and unanswerable questions."""
+    counts: dict[str, dict[str, int]] = {}
+    for question, answer in done:
+        failing = [v.check for v in answer.verdicts if not v.ok]
+        for v in answer.verdicts:
+            row = counts.setdefault(v.check, {"answerable": 0, "unanswerable": 0, "alone": 0})
+            if not v.ok:
+                row["answerable" if question.answerable else "unanswerable"] += 1
+                row["alone"] += failing == [v.check]
+    return counts
+
+
+CONFIDENCE_CHECK = "confident"  # chat/checks/confidence.py: the check the curve varies
+
+
+def draft_text(answer: Answer) -> str:
+    """The answer the checks judged (its supported sentences), even when a check refused it."""
+    return " ".join(s.text for s in answer.sentences if s.supported)
+
+
+def risk_coverage(done: Sequence[tuple[Question, Answer]]) -> tuple[tuple[float, float, float | None], ...]:
+    """Accuracy of the answered questions against the share answered, as the confidence threshold
+    varies: (threshold, coverage, accuracy) from the strictest to answering all that the other
+    checks let through. Refusals by the model or by another check are never answered."""
+    if not done:
+        return ()
+    candidates = []
+    for question, answer in done:
+        others_ok = all(v.ok for v in answer.verdicts if v.check != CONFIDENCE_CHECK)
+        if answer.confidence is None or not answer.verdicts or not others_ok:
+            continue
+        right = question.answerable and not missing_key_groups(draft_text(answer), question.answer_keys)
+        candidates.append((answer.confidence, right))
+    candidates.sort(key=lambda c: -c[0])
+    points = []
+    right_so_far = 0
+    for i, (threshold, right) in enumerate(candidates, start=1):
+        right_so_far += right
+        if i < len(candidates) and candidates[i][0] == threshold:
+            continue  # ties: one point per distinct threshold
+        points.append((round(threshold, 4), round(i / len(done), 4), round(right_so_far / i, 4)))
+    return tuple(points)
 
 
 def summary_to_dict(summary: Summary) -> dict[str, Any]:
@@ -246,6 +298,8 @@ def summary_to_dict(summary: Summary) -> dict[str, Any]:
         "metrics": {
             key: {"value": rounded(m.value), "count": rounded(m.count), "n": m.n} for key, m in summary.metrics.items()
         },
+        "rejections": summary.rejections,
+        "risk_coverage": [list(point) for point in summary.risk_coverage],
         "run": summary.run,
     }
 

@@ -12,6 +12,7 @@ from chat.eval_metrics import LATENCY, METRICS, Metric, Question, Result, Summar
 SUMMARY_FILE = "summary.json"
 REPORT_FILE = "report.md"
 CHART_FILE = "chart.png"
+CURVE_FILE = "risk_coverage.png"
 MAX_LISTED = 25  # wrong answers listed in report.md; the rest are counted
 PHASES = (("retrieval", "#4c72b0"), ("prompt", "#dd8452"), ("generation", "#55a868"))
 
@@ -87,9 +88,83 @@ def write_report(
     summary_path.write_text(json.dumps(summary_to_dict(summary), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     chart_path = folder / CHART_FILE
     draw_chart(chart_path, summary, results, questions, thresholds or {})
+    curve_path = folder / CURVE_FILE
+    draw_risk_coverage(curve_path, summary)
     report_path = folder / REPORT_FILE
     report_path.write_text(format_markdown(summary, results, questions, thresholds or {}), encoding="utf-8")
-    return [summary_path, report_path, chart_path]
+    return [summary_path, report_path, chart_path, curve_path]
+
+
+def operating_point(summary: Summary) -> tuple[float, float, float | None] | None:
+    """The risk-coverage point of the installed confidence threshold (the lowest point above it)."""
+    threshold = summary.run.get("confidence_threshold")
+    if threshold is None or not summary.risk_coverage:
+        return None
+    above = [p for p in summary.risk_coverage if p[0] >= threshold]
+    return above[-1] if above else (threshold, 0.0, None)
+
+
+def format_checks(summary: Summary) -> list[str]:
+    """The rejections per answer check, and the risk-coverage curve in a few rows."""
+    lines = [
+        "## Answer checks",
+        "",
+        "Answers each check rejected (chat/checks); 'alone' counts those no other check rejected.",
+        "",
+        "| check | on answerable questions | on unanswerable questions | alone |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, row in summary.rejections.items():
+        lines.append(f"| {name} | {row['answerable']} | {row['unanswerable']} | {row['alone']} |")
+    if not summary.rejections:
+        lines.append("| (no answer reached the checks) | | | |")
+    lines += ["", "## Risk and coverage", ""]
+    if not summary.risk_coverage:
+        return [*lines, "No confidence estimates (no calibration installed, or no answers).", ""]
+    point = operating_point(summary)
+    lines += [
+        "Accuracy of the answered questions against the share of all questions answered, as the",
+        "confidence threshold varies (answers the model or another check refused are never answered).",
+        "",
+        f"![Risk-coverage curve]({CURVE_FILE})",
+        "",
+        "| threshold | answered (share of all) | accuracy of the answered |",
+        "|---:|---:|---:|",
+    ]
+    curve = summary.risk_coverage
+    step = max(1, len(curve) // 8)
+    shown = list(dict.fromkeys([*curve[::step], curve[-1], *([point] if point else [])]))
+    for p in sorted(shown, key=lambda p: -p[0]):
+        mark = " (operating point)" if p == point else ""
+        accuracy = "-" if p[2] is None else f"{p[2]:.3f}"
+        lines.append(f"| {p[0]:.3f}{mark} | {p[1]:.3f} | {accuracy} |")
+    return [*lines, ""]
+
+
+def draw_risk_coverage(path: Path, summary: Summary) -> None:
+    """Accuracy of the answered against coverage, with the operating point marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4.2), layout="constrained")
+    curve = [p for p in summary.risk_coverage if p[2] is not None]
+    if curve:
+        ax.plot([p[1] for p in curve], [p[2] or 0.0 for p in curve], marker=".", color="#4c72b0")
+    point = operating_point(summary)
+    if point is not None and point[2] is not None:
+        ax.plot([point[1]], [point[2]], marker="o", markersize=10, color="#c44e52", linestyle="none",
+                label=f"operating point (threshold {summary.run.get('confidence_threshold')})")  # fmt: skip
+        ax.legend(loc="lower left", fontsize=8)
+    ax.set_xlabel("share of questions answered (coverage)")
+    ax.set_ylabel("accuracy of the answered")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.set_title(_headline(summary), fontsize=9)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def _excerpt(text: str, limit: int = 160) -> str:
@@ -133,6 +208,7 @@ def format_markdown(
         f"![Time per question (retrieval, prompt, generation) and quality against thresholds]({CHART_FILE})",
         "",
     ]
+    lines += format_checks(summary)
     lines += _problem_lists(results, questions)
     return "\n".join(lines).rstrip() + "\n"
 

@@ -168,6 +168,7 @@ def result_to_dict(question: Question, result: Result) -> dict[str, Any]:
         return head | {
             "question": question.question, "answer": None, "refused": None, "repaired": None,
             "citations": [], "invalid_citations": [], "sentences": [], "raw_answer": None, "second_pass": None,
+            "passes": [], "refusal_logprob": None, "verdicts": [], "confidence": None,
             "retrieved": [], "timings": None, "tokens": None,
             "search": [], "judgment": None,
         }  # fmt: skip
@@ -199,6 +200,13 @@ def _open_for_writing(path: Path) -> IO[str]:
         return path.open("w", encoding="utf-8")
     except OSError as exc:
         raise EvalFileError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def _confidence_threshold() -> float | None:
+    from chat.checks.confidence import calibration
+
+    model = calibration()
+    return None if model is None else model.threshold
 
 
 def _version() -> str:
@@ -262,6 +270,7 @@ def run_cli(
             "generator": pipeline.generator.model_id,
             "n_threads": settings.generator.n_threads,
             "seedqa_version": _version(),
+            "confidence_threshold": _confidence_threshold(),
             "started": started.isoformat(timespec="seconds"),
             "wall_s": round(time.perf_counter() - clock, 1),
         },

@@ -42,6 +42,10 @@ def answer_to_dict(answer: Answer) -> dict[str, Any]:
         ],
         "raw_answer": answer.raw_text,
         "second_pass": answer.second_pass,
+        "passes": list(answer.passes),
+        "refusal_logprob": None if answer.refusal_logprob is None else round(answer.refusal_logprob, 4),
+        "verdicts": [{"check": v.check, "ok": v.ok, "reason": v.reason} for v in answer.verdicts],
+        "confidence": None if answer.confidence is None else round(answer.confidence, 4),
         "retrieved": [
             {
                 "rank": p.rank,

@@ -47,7 +47,7 @@ class Settings:
     def load(cls, **flags: object) -> Settings:
         """Defaults, overridden by the environment, overridden by non-None `flags`.
 
-        Flags: corpus, data_dir, k, embedder, gguf, n_ctx, threads, chunk_tokens, max_tokens.
+        Flags: corpus, data_dir, k, embedder, gguf, n_ctx, threads, chunk_tokens, max_tokens, focus.
         """
         env = {key[len(ENV_PREFIX) :].lower(): value for key, value in os.environ.items() if key.startswith(ENV_PREFIX)}
         merged: dict[str, object] = {k: v for k, v in env.items() if v != ""}
@@ -75,12 +75,19 @@ class Settings:
         def path_or_none(value: object) -> Path:
             return Path(str(value)).expanduser()
 
+        def margin(value: object) -> float | None:  # "off" shows the model whole passages
+            text = str(value).strip().lower()
+            return None if text in ("off", "none", "0") else float(text)
+
+        margin.__name__ = 'cosine margin (a number, or "off")'
+        focus = replace(base.retrieval.focus, margin=get("focus", margin, base.retrieval.focus.margin))
+
         return replace(
             base,
             corpus=get("corpus", path_or_none, base.corpus),
             data_dir=get("data_dir", path_or_none, base.data_dir),
             chunking=replace(base.chunking, max_tokens=get("chunk_tokens", count, base.chunking.max_tokens)),
-            retrieval=replace(base.retrieval, k=get("k", count, base.retrieval.k)),
+            retrieval=replace(base.retrieval, k=get("k", count, base.retrieval.k), focus=focus),
             answering=replace(base.answering, max_tokens=get("max_tokens", count, base.answering.max_tokens)),
             embedder=replace(base.embedder, path=get("embedder", path_or_none, base.embedder.path)),
             generator=replace(

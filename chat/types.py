@@ -36,6 +36,15 @@ class SentenceSupport:
 
 
 @dataclass(frozen=True, slots=True)
+class Verdict:
+    """One answer check's judgment (chat/checks): its name, pass or fail, and why in plain words."""
+
+    check: str  # the check's name, e.g. "grounded"
+    ok: bool
+    reason: str  # "the question names New Paltz; passage [2] does not"
+
+
+@dataclass(frozen=True, slots=True)
 class Timings:
     retrieve_s: float
     ttft_s: float  # from the start of ask() to the first token
@@ -62,3 +71,11 @@ class Answer:
     sentences: tuple[SentenceSupport, ...] = ()  # per-sentence support, dropped ones included
     raw_text: str = ""  # the model's output exactly as generated, before any checking
     second_pass: bool = False  # the first output was a refusal or rejected; asked again (see AnswerParams)
+    passes: tuple[str, ...] = ()  # the raw output of each pass, first to last (the last is raw_text)
+    # The model's log-probability of starting its first output with the refusal sentence
+    # (models.generator.Generation.track_logprob); None when the model was not asked.
+    refusal_logprob: float | None = None
+    verdicts: tuple[Verdict, ...] = ()  # every answer check's verdict, in the order of chat.checks.CHECKS
+    # The calibrated estimate that the answer is right (chat/checks/confidence.py); None when
+    # the model refused or no calibration is installed.
+    confidence: float | None = None

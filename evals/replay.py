@@ -18,10 +18,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chat.ask import check_answer  # noqa: E402
+from chat.ask import Checked, check_answer  # noqa: E402
+from chat.checks import CHECKS, Check, confidence  # noqa: E402
+from chat.checks.confidence import Calibration  # noqa: E402
+from chat.checks.support import SupportParams  # noqa: E402
 from chat.eval_metrics import Result, summarize, summary_to_dict  # noqa: E402
 from chat.evaluate import load_questions  # noqa: E402
-from chat.support import SupportParams  # noqa: E402
 from chat.types import Answer, Timings, Tokens  # noqa: E402
 from index.text import normalize_lines  # noqa: E402
 from index.types import Chunk, Passage  # noqa: E402
@@ -37,21 +39,40 @@ def _passage(record: dict, corpus: Path, texts: dict[str, str]) -> Passage:
     return Passage(chunk, record["rank"], record["score"], record.get("dense_score"), record.get("keyword_score"))
 
 
-def replay(results_path: Path, questions_path: Path, corpus: Path, support: SupportParams) -> dict:
-    questions = load_questions(questions_path)
-    texts: dict[str, str] = {}
-    results = []
+DEFAULT_SUPPORT = SupportParams()
+
+
+def load_records(results_path: Path) -> list[dict]:
     opener = gzip.open if results_path.suffix == ".gz" else open
     with opener(results_path, "rt", encoding="utf-8") as handle:
-        lines = handle.read().splitlines()
-    for line in lines:
-        record = json.loads(line)
+        return [json.loads(line) for line in handle.read().splitlines() if line.strip()]
+
+
+def replay_records(
+    records: list[dict],
+    corpus: Path,
+    support: SupportParams = DEFAULT_SUPPORT,
+    checks: tuple[Check, ...] = CHECKS,
+) -> list[tuple[dict, Result, Checked | None]]:
+    """Each recorded question with its answer checked again by `checks` (same generations)."""
+    texts: dict[str, str] = {}
+    out: list[tuple[dict, Result, Checked | None]] = []
+    for record in records:
         if record.get("status") != "ok":
-            results.append(Result(record["id"], None, error=record.get("error")))
+            out.append((record, Result(record["id"], None, error=record.get("error")), None))
             continue
         passages = tuple(_passage(p, corpus, texts) for p in record["retrieved"])
         search = tuple(_passage(p, corpus, texts) for p in record["search"])
-        checked = check_answer(record["raw_answer"], passages, texts.get, support, question=record["question"])
+        checked = check_answer(
+            record["raw_answer"],
+            passages,
+            texts.get,
+            support,
+            question=record["question"],
+            refusal_logprob=record.get("refusal_logprob"),
+            second_pass=bool(record.get("second_pass")),
+            checks=checks,
+        )
         t = record["timings"]
         answer = Answer(
             question=record["question"],
@@ -66,9 +87,35 @@ def replay(results_path: Path, questions_path: Path, corpus: Path, support: Supp
             sentences=checked.sentences,
             raw_text=record["raw_answer"],
             second_pass=bool(record.get("second_pass")),  # as recorded: replay cannot ask again
+            verdicts=checked.verdicts,
+            confidence=checked.confidence,
         )
-        results.append(Result(record["id"], answer, search))
+        out.append((record, Result(record["id"], answer, search), checked))
+    return out
+
+
+def replay(
+    results_path: Path,
+    questions_path: Path,
+    corpus: Path,
+    support: SupportParams = DEFAULT_SUPPORT,
+    checks: tuple[Check, ...] = CHECKS,
+) -> dict:
+    questions = load_questions(questions_path)
+    results = [result for _, result, _ in replay_records(load_records(results_path), corpus, support, checks)]
     return summary_to_dict(summarize(results, questions))
+
+
+def without(names: set[str], model: Calibration | None = None) -> tuple[Check, ...]:
+    """CHECKS minus the named ones; with `model`, the confidence check uses that calibration."""
+    chosen = []
+    for check in CHECKS:
+        if check.name in names:
+            continue
+        if check.name == confidence.NAME and model is not None:
+            check = Check(confidence.NAME, lambda draft, model=model: confidence.verdict(draft, model))
+        chosen.append(check)
+    return tuple(chosen)
 
 
 def main() -> None:
@@ -77,12 +124,16 @@ def main() -> None:
     parser.add_argument("--questions", type=Path, default=Path("evals/questions.jsonl"))
     parser.add_argument("--corpus", type=Path, default=Path("seeds"))
     parser.add_argument("--min-support", type=float, nargs="+", default=[SupportParams().min_support])
+    parser.add_argument("--skip", nargs="*", default=[], help="names of checks to leave out")
+    parser.add_argument("--calibration", type=Path, help="a confidence.json to use instead of the installed one")
     args = parser.parse_args()
+    model = Calibration.from_dict(json.loads(args.calibration.read_text())) if args.calibration else None
+    checks = without(set(args.skip), model)
     keys = ("accuracy", "citation_hit_rate", "citation_precision", "uncited_sentence_share",
             "refusal_recall", "false_refusal_rate")  # fmt: skip
     print("min_support  " + "  ".join(f"{k:>22}" for k in keys))
     for value in args.min_support:
-        summary = replay(args.results, args.questions, args.corpus, replace(SupportParams(), min_support=value))
+        summary = replay(args.results, args.questions, args.corpus, replace(SupportParams(), min_support=value), checks)
         row = [summary["metrics"][k]["value"] for k in keys]
         print(f"{value:11.2f}  " + "  ".join(f"{'-' if v is None else round(v, 3):>22}" for v in row))
 

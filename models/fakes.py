@@ -62,6 +62,7 @@ class ScriptedGenerator:
         self.replies = list(replies)
         self.prompts: list[list[Message]] = []
         self._n_ctx = n_ctx
+        self.track_logprob = -5.0  # what `stream(track=...)` reports for a reply that is not `track`
 
     @property
     def model_id(self) -> str:
@@ -74,11 +75,15 @@ class ScriptedGenerator:
     def count_tokens(self, text: str) -> int:
         return len(re.findall(r"\w+|[^\w\s]", text))
 
-    def stream(self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = ()) -> Generation:
+    def stream(
+        self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = (), track: str | None = None
+    ) -> Generation:
         self.prompts.append(list(messages))
         index = min(len(self.prompts) - 1, len(self.replies) - 1)
         reply = self.replies[index]
         generation = Generation(iter(()))
+        if track is not None:  # no probabilities here: certain of the reply it was scripted with
+            generation.track_logprob = 0.0 if reply.startswith(track) else self.track_logprob
 
         def pieces() -> Iterator[str]:
             # Word-sized pieces, like a tokenizer's output.

@@ -21,12 +21,23 @@ class Message:
 
 
 class Generation:
-    """A stream of text pieces; token counts are filled in once the stream is exhausted."""
+    """A stream of text pieces; token counts are filled in once the stream is exhausted.
+
+    `track_logprob` is the model's own log-probability that its output starts with the `track`
+    text passed to `stream` (None when nothing was tracked), read from the next-token
+    distributions of the same forward passes that produce the output, so it costs no extra
+    computation. While the output follows `track` token by token the probabilities multiply;
+    at the first token where it departs, that step's probability of `track`'s token is the last
+    factor. So it is exact when the output is `track` and an upper bound otherwise:
+    "The articles do not say." tracked, an answer starting "Ukrainian President ..." gives
+    log P("The") at step one, one starting "The Ukrainian ..." gives log P("The") + log P(" articles").
+    """
 
     def __init__(self, pieces: Iterator[str]) -> None:
         self._pieces = pieces
         self.prompt_tokens = 0
         self.completion_tokens = 0
+        self.track_logprob: float | None = None
 
     def __iter__(self) -> Iterator[str]:
         return self._pieces
@@ -47,7 +58,9 @@ class Generator(Protocol):
 
     def count_tokens(self, text: str) -> int: ...
 
-    def stream(self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = ()) -> Generation: ...
+    def stream(
+        self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = (), track: str | None = None
+    ) -> Generation: ...
 
 
 def default_threads() -> int:
@@ -110,10 +123,34 @@ class LlamaGenerator:
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
-    def stream(self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = ()) -> Generation:
+    def stream(
+        self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = (), track: str | None = None
+    ) -> Generation:
         generation = Generation(iter(()))
-        generation._pieces = self._run(messages, max_tokens, stop, generation)
+        generation._pieces = self._run(messages, max_tokens, stop, generation, track)
         return generation
+
+    def _tracker(self, track: str, generation: Generation) -> Callable[[Any, Any], Any]:
+        """A logits processor that adds up log P(`track`'s next token) while the output follows it."""
+        import numpy as np
+
+        tokens = self._llm.tokenize(track.encode("utf-8"), add_bos=False, special=False)
+        state = {"step": 0, "following": True}
+        generation.track_logprob = 0.0
+
+        def process(input_ids: Any, scores: Any) -> Any:
+            step = state["step"]
+            if state["following"] and step < len(tokens):
+                logits = np.asarray(scores, dtype=np.float64)
+                top = float(logits.max())
+                log_total = top + float(np.log(np.exp(logits - top).sum()))
+                generation.track_logprob = (generation.track_logprob or 0.0) + float(logits[tokens[step]]) - log_total
+                # Greedy decoding (temperature 0, top_k 1) takes the most likely token.
+                state["following"] = int(logits.argmax()) == tokens[step]
+                state["step"] = step + 1
+            return scores
+
+        return process
 
     def _run(
         self,
@@ -121,10 +158,16 @@ class LlamaGenerator:
         max_tokens: int,
         stop: Sequence[str],
         generation: Generation,
+        track: str | None = None,
     ) -> Iterator[str]:
         # llama.cpp is not thread-safe: one generation at a time per model.
         with self._lock:
             self._restore_prefix_if_lost(messages)
+            processors = None
+            if track:
+                from llama_cpp import LogitsProcessorList
+
+                processors = LogitsProcessorList([self._tracker(track, generation)])
             chunks = self._llm.create_chat_completion(
                 messages=cast(Any, [{"role": m.role, "content": m.content} for m in messages]),
                 max_tokens=max_tokens,
@@ -134,6 +177,7 @@ class LlamaGenerator:
                 seed=0,
                 stop=list(stop) or None,
                 stream=True,
+                logits_processor=processors,
             )
             count = 0
             try:
@@ -378,5 +422,7 @@ class PreloadingGenerator:
     def count_tokens(self, text: str) -> int:
         return self.get().count_tokens(text)
 
-    def stream(self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = ()) -> Generation:
-        return self.get().stream(messages, max_tokens=max_tokens, stop=stop)
+    def stream(
+        self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = (), track: str | None = None
+    ) -> Generation:
+        return self.get().stream(messages, max_tokens=max_tokens, stop=stop, track=track)

@@ -54,6 +54,7 @@ def test_ask_json_follows_the_schema(fake_app):
     data = json.loads(result.stdout)
     assert set(data) == {
         "question", "answer", "refused", "repaired", "citations", "invalid_citations", "sentences", "raw_answer", "second_pass",
+            "passes", "refusal_logprob", "verdicts", "confidence",
         "retrieved", "timings", "tokens",
     }  # fmt: skip
     assert data["answer"] == f"It costs 40 million euros [{n}]." and data["refused"] is False

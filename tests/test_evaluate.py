@@ -274,7 +274,7 @@ def test_report_files_are_written(tmp_path):
     ]
     summary = summarize(results, questions)
     paths = write_report(tmp_path / "rep", summary, results, questions, {"min": {"accuracy": 0.9}})
-    assert sorted(p.name for p in paths) == ["chart.png", "report.md", "summary.json"]
+    assert sorted(p.name for p in paths) == ["chart.png", "report.md", "risk_coverage.png", "summary.json"]
     assert (tmp_path / "rep" / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     report = (tmp_path / "rep" / "report.md").read_text()
     assert "](chart.png)" in report
@@ -299,7 +299,7 @@ def test_run_cli_end_to_end_on_fakes(tmp_path, corpus, make_pipeline, monkeypatc
     )
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [line["status"] for line in lines] == ["ok", "failed", "ok"]
-    assert {p.name for p in report.iterdir()} == {"summary.json", "report.md", "chart.png"}
+    assert {p.name for p in report.iterdir()} == {"summary.json", "report.md", "chart.png", "risk_coverage.png"}
     table = capsys.readouterr().out
     assert table.startswith("3 questions (2 answerable, 1 unanswerable), 1 failed; k = 3")
     assert "retrieval hit@3" in table and ">= 0.5" in table
@@ -420,3 +420,35 @@ def test_baseline_summary_meets_the_thresholds_if_committed():
         pytest.skip("no baseline committed yet (evals/baseline/summary.json)")
     thresholds = json.loads((ROOT / "evals" / "thresholds.json").read_text())
     assert check_thresholds(json.loads(baseline.read_text()), thresholds) == []
+
+
+def checked_answer(text: str, confidence: float, *verdicts: tuple[str, bool]) -> Answer:
+    """An answer as the checks left it: refused when a verdict failed, the draft kept in `sentences`."""
+    from dataclasses import replace
+
+    from chat.types import SentenceSupport, Verdict
+
+    refused = not all(ok for _, ok in verdicts)
+    answer = make_answer(text, refused=refused)
+    sentence = SentenceSupport(text, (1,), 1, 1.0, None, None, None, None, True)
+    return replace(
+        answer,
+        sentences=(sentence,),
+        verdicts=tuple(Verdict(name, ok, "why") for name, ok in verdicts),
+        confidence=confidence,
+    )
+
+
+def test_rejections_are_counted_per_check_and_the_curve_follows_the_confidence():
+    questions = [question("a"), question("b"), question("u", answerable=False), question("v", answerable=False)]
+    results = [
+        Result("a", checked_answer("It costs 40 million euros [1].", 0.9, ("supported", True), ("confident", True))),
+        Result("b", checked_answer("It costs 40 million euros [1].", 0.3, ("supported", True), ("confident", False))),
+        Result("u", checked_answer("It is free [1].", 0.6, ("grounded", False), ("confident", True))),
+        Result("v", checked_answer("It is free [1].", 0.5, ("grounded", True), ("confident", True))),
+    ]
+    summary = summarize(results, questions)
+    assert summary.rejections["confident"] == {"answerable": 1, "unanswerable": 0, "alone": 1}
+    assert summary.rejections["grounded"] == {"answerable": 0, "unanswerable": 1, "alone": 1}
+    # u is refused by another check: never answered. a (0.9, right), v (0.5, wrong), b (0.3, right).
+    assert summary.risk_coverage == ((0.9, 0.25, 1.0), (0.5, 0.5, 0.5), (0.3, 0.75, 0.6667))

@@ -6,6 +6,7 @@ Loads all-MiniLM-L6-v2 and the Qwen2.5-Coder-1.5B GGUF once per session (marker 
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -191,3 +192,32 @@ def test_a_state_file_llama_cpp_rejects_is_computed_again(real_pipeline, real_ge
     generator = real_generator_factory()
     assert generator.primed_how == "computed"
     assert "".join(generator.stream([Message("user", "Say OK.")], max_tokens=3))
+
+
+def test_the_models_own_refusal_probability_comes_with_the_answer(real_pipeline):
+    refused = real_pipeline.ask("What did Erdogan say about Brexit?")
+    answered = real_pipeline.ask("why did Erdogan pivot after 2016?")
+    assert refused.refusal_logprob is not None and answered.refusal_logprob is not None
+    assert refused.refusal_logprob <= 0.0 and answered.refusal_logprob <= 0.0
+    # Read from the first pass's own next-token distributions: a refusal was likely, an answer was not.
+    if not refused.verdicts:  # the model itself refused
+        assert refused.refusal_logprob > math.log(0.5), refused.refusal_logprob
+    if not answered.second_pass:
+        assert answered.refusal_logprob < math.log(0.5), answered.refusal_logprob
+
+
+@pytest.mark.parametrize(
+    ("question", "name"),
+    [
+        ("What did Emmanuel Macron say at the Istanbul Summit?", "Macron"),
+        ("What did Sergei Lavrov say about Idlib?", "Lavrov"),
+    ],
+)
+def test_a_question_about_someone_no_article_mentions_is_refused_and_says_why(real_pipeline, question, name):
+    answer = real_pipeline.ask(question)
+    assert answer.refused, answer.text
+    failing = [v for v in answer.verdicts if not v.ok]
+    # Either the model refused by itself (no verdicts), or a check did, and the grounding check names the person.
+    assert not answer.verdicts or failing
+    grounded = [v for v in failing if v.check == "grounded"]
+    assert not grounded or name in grounded[0].reason, grounded

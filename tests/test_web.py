@@ -127,7 +127,9 @@ def test_refusal_looks_like_a_refusal_with_no_sources(corpus, make_pipeline):
 
 
 class FailingGenerator(ScriptedGenerator):
-    def stream(self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = ()) -> Generation:
+    def stream(
+        self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = (), track: str | None = None
+    ) -> Generation:
         raise ModelLoadError("could not load the model m.gguf: bad magic; set SEEDQA_GGUF to a GGUF file")
 
 
@@ -194,8 +196,10 @@ class LockingGenerator(ScriptedGenerator):
         super().__init__(replies)
         self.lock = threading.Lock()
 
-    def stream(self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = ()) -> Generation:
-        generation = super().stream(messages, max_tokens=max_tokens, stop=stop)
+    def stream(
+        self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = (), track: str | None = None
+    ) -> Generation:
+        generation = super().stream(messages, max_tokens=max_tokens, stop=stop, track=track)
         inner = iter(generation)
 
         def locked() -> Iterator[str]:
@@ -299,8 +303,10 @@ class RecordingGenerator(ScriptedGenerator):
         self.active = 0
         self.overlaps = 0
 
-    def stream(self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = ()) -> Generation:
-        generation = super().stream(messages, max_tokens=max_tokens, stop=stop)
+    def stream(
+        self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = (), track: str | None = None
+    ) -> Generation:
+        generation = super().stream(messages, max_tokens=max_tokens, stop=stop, track=track)
         inner = iter(generation)
 
         def counted() -> Iterator[str]:
@@ -353,7 +359,7 @@ def test_concurrent_clients_each_get_their_own_answer(server):
     from gradio_client import Client
 
     _, url, generator = server
-    questions = [f"How much does the bridge cost, asks client {i}?" for i in range(3)]
+    questions = [f"How much does the bridge cost, asks client {name}?" for name in ("one", "two", "three")]
     jobs = [Client(url, verbose=False).submit(q, [], api_name="/ask") for q in questions]
     answers = [job.result(timeout=60)[4] for job in jobs]
     assert [a["asked"] for a in answers] == questions and all(a["answer"] == answers[0]["answer"] for a in answers)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chat.support import SupportParams, check_support
+from chat.checks.support import SupportParams, check_support
 from index.types import Chunk, Passage
 
 ORIGINAL = (
@@ -112,17 +112,17 @@ def test_a_figure_from_the_question_needs_no_support():
 
 
 def test_numbers_in_text():
-    from chat.support import _numbers
+    from chat.checks.words import figures
 
-    assert _numbers("1,000 troops, 3.5 billion, 46% in 1991\u20131994, five tanks, 03 May") == {
+    assert figures("1,000 troops, 3.5 billion, 46% in 1991\u20131994, five tanks, 03 May") == {
         "1000", "3", "5", "46", "1991", "1994", "3.5 billion", "46 percent",
     }  # fmt: skip
 
 
 def test_figures_a_sentence_states_keep_their_magnitude():
-    from chat.support import _stated
+    from chat.checks.words import stated
 
-    assert _stated("About 54 billion cubic metres, 2,000 thousand tonnes, 46 per cent, 12 tanks") == {
+    assert stated("About 54 billion cubic metres, 2,000 thousand tonnes, 46 per cent, 12 tanks") == {
         "54 billion", "2000 thousand", "46 percent", "12",
     }  # fmt: skip
-    assert _stated("5 millionaires, 7%") == {"5", "7 percent"}  # a magnitude is a whole word
+    assert stated("5 millionaires, 7%") == {"5", "7 percent"}  # a magnitude is a whole word

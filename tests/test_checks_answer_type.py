@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chat.answer_type import states_what_is_asked
+from chat.checks.answer_type import states_what_is_asked
 
 
 @pytest.mark.parametrize(
@@ -22,6 +22,8 @@ from chat.answer_type import states_what_is_asked
         ("How many times did they meet?", "They met twice in 2020 [2]."),
         ("How many Turkish soldiers died in Idlib?", "More than 59 Turkish soldiers lost their lives [3]."),  # "died" is the verb
         ("How many S-400 batteries did Turkey buy?", "Turkey bought four S-400 batteries [1]."),
+        ("How many Cooper Industries Inc shares are offered?", "It offers .3322 shares of Cooper stock [1]."),
+        ("How many mln dlrs did the unit earn?", "The unit earned 21 mln dlrs [1]."),
         ("Why did the council approve the bridge?", "It cuts commuting times [3]."),  # other questions: no check
         ("When was the bridge approved?", "The council approved it [1]."),
         ("On what date did the talks take place?", "The talks took place on August 9 [1]."),

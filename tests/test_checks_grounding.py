@@ -1,0 +1,60 @@
+"""Question grounding: the question's names and figures must be where the answer comes from."""
+
+from __future__ import annotations
+
+from chat.checks import Draft, grounding
+from chat.types import SentenceSupport
+from index.types import Chunk, Passage
+
+HUGUENOTS = (
+    "New Rochelle was settled by Huguenots in 1688. The distance by the road from New Rochelle to New York is "
+    "21 miles.\n\nMany Huguenots also settled in New Paltz, far up the Hudson."
+)
+IDLIB = (
+    "Idlib was bombed again. Ankara protested the Idlib offensive. Talks on Idlib failed.\n\n"
+    "The Syrian army's push continued, and Turkey sent more troops."
+)
+TEXTS = {"huguenots.txt": HUGUENOTS, "idlib.txt": IDLIB}
+
+
+def passage(source: str, sentence: str, n: int = 1) -> Passage:
+    text = TEXTS[source]
+    start = text.index(sentence)
+    chunk = Chunk(f"{source}:{start}-{start + len(sentence)}", source, source[:-4].title(), None, start,
+                  start + len(sentence), sentence)  # fmt: skip
+    return Passage(chunk, n, 0.03, 0.6, 3.0)
+
+
+def draft(question: str, answer: str, *passages: Passage) -> Draft:
+    sentence = SentenceSupport(answer, (1,), 1, 1.0, None, None, None, None, True)
+    return Draft(question, answer, (sentence,), passages, source_text=TEXTS.get)
+
+
+def test_a_neighbour_named_instead_of_the_question_is_refused_with_the_reason():
+    rochelle = passage("huguenots.txt", "The distance by the road from New Rochelle to New York is 21 miles.")
+    v = grounding.verdict(draft("How far is New Paltz from New York?", "It is 21 miles [1].", rochelle))
+    assert not v.ok
+    assert v.reason.startswith("the question names New Paltz; passage [1] does not")
+
+
+def test_a_name_the_passage_holds_passes():
+    paltz = passage("huguenots.txt", "Many Huguenots also settled in New Paltz, far up the Hudson.")
+    assert grounding.verdict(draft("Who settled in New Paltz?", "Huguenots settled there [1].", paltz)).ok
+
+
+def test_what_the_article_is_about_need_not_be_repeated_in_the_passage():
+    push = passage("idlib.txt", "The Syrian army's push continued, and Turkey sent more troops.")
+    v = grounding.verdict(draft("What did Turkey do during the Idlib offensive?", "It sent more troops [1].", push))
+    assert v.ok, v.reason  # "Idlib" is three times in the article
+
+
+def test_a_figure_the_passage_lacks_is_refused():
+    rochelle = passage("huguenots.txt", "New Rochelle was settled by Huguenots in 1688.")
+    assert not grounding.verdict(draft("Who settled New Rochelle in 1690?", "Huguenots did [1].", rochelle)).ok
+    assert grounding.verdict(draft("Who settled New Rochelle in 1688?", "Huguenots did [1].", rochelle)).ok
+
+
+def test_a_question_with_nothing_pinned_is_not_judged():
+    push = passage("idlib.txt", "The Syrian army's push continued, and Turkey sent more troops.")
+    v = grounding.verdict(draft("why did the army push on?", "Troops came [1].", push))
+    assert v.ok and "names no name" in v.reason
