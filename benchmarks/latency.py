@@ -71,6 +71,7 @@ class _Paced:
     def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
         self._inner = inner
         self.model_id, self.n_ctx, self.count_tokens = inner.model_id, inner.n_ctx, inner.count_tokens
+        self.choose = inner.choose
 
     def stream(self, messages, *, max_tokens: int, stop=(), track=None):  # type: ignore[no-untyped-def]
         import time

@@ -24,13 +24,8 @@ def index_dir(settings: Settings) -> Path:
     return index_dir_for(settings.data_dir, settings.corpus)
 
 
-def build_pipeline(
-    settings: Settings,
-    *,
-    notify: Callable[[str], None] = lambda message: None,
-    progress: bool = False,
-) -> Pipeline:
-    """Models, index and pipeline; the LLM loads in the background while the index loads."""
+def build_generator(settings: Settings) -> PreloadingGenerator:
+    """The LLM, loading in a background thread (the first call that needs it waits)."""
     gguf = resolve_gguf(settings.generator.gguf, settings.data_dir)  # fails fast if missing
 
     def load_generator() -> LlamaGenerator:
@@ -44,7 +39,17 @@ def build_pipeline(
         generator.prime(PREFIX, OPENINGS)  # the fixed prompt prefix: from disk, or computed once and saved
         return generator
 
-    generator = PreloadingGenerator(load_generator)
+    return PreloadingGenerator(load_generator)
+
+
+def build_pipeline(
+    settings: Settings,
+    *,
+    notify: Callable[[str], None] = lambda message: None,
+    progress: bool = False,
+) -> Pipeline:
+    """Models, index and pipeline; the LLM loads in the background while the index loads."""
+    generator = build_generator(settings)
     embedder = build_embedder(settings)
     store = ensure_index(
         settings.corpus, index_dir(settings), embedder, settings.chunking, progress=progress, notify=notify

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from chat.checks import CHECKS, Check, Draft, run_checks
 from chat.checks.confidence import estimate
 from chat.checks.support import SupportParams, check_support
+from chat.checks.verify import Verifier, evidence, verifier
+from chat.checks.words import Vocabulary
 from chat.citations import attach_citations, clean_markers, is_refusal, resolve
 from chat.errors import QuestionError
 from chat.prompt import REFUSAL, arrange, build_messages
@@ -43,8 +45,13 @@ class AnswerParams:
     # Tell the model which names and figures of the question its passage must mention
     # (chat.prompt.name_hint). Measured on the external set (evals/history).
     name_hint: bool = False
-    # The checks whose rejection of an answer leads to a second pass; None: any check's.
-    second_pass_after: frozenset[str] | None = None
+    # The model reads its answer back against the supporting words (chat/checks/verify.py).
+    verify: bool = True
+    # The checks whose rejection of an answer leads to a second pass; None: any check's. Not
+    # after "grounded" or "confident": on the external set, all 10 forced second answers after
+    # a grounding rejection were rejected again (evals/history/nofocus-ext); a forced answer
+    # names the same neighbour, at the cost of a second generation.
+    second_pass_after: frozenset[str] | None = frozenset({"supported", "answers_the_form"})
 
 
 # Streamed between an answer the checks rejected and the second pass that replaces it, so the
@@ -65,6 +72,8 @@ class AnswerStream:
         *,
         source_text: Callable[[str], str | None] = lambda source: None,
         support: SupportParams | None = None,
+        verify: Verifier | None = None,
+        corpus: Vocabulary | None = None,
         retry: Callable[[], Generation] | None = None,
         retry_after: frozenset[str] | None = None,
     ) -> None:
@@ -77,6 +86,8 @@ class AnswerStream:
         self._generations = [generation] if generation is not None else []
         self._source_text = source_text
         self._support = support or SupportParams()
+        self._verify = verify
+        self._corpus = corpus
         self.passages = tuple(passages)
         self._generation = generation
         self._started = started
@@ -103,7 +114,7 @@ class AnswerStream:
             checked = self._check()
             if not checked.refused:
                 return
-            failing = {v.check for v in checked.verdicts if not v.ok}
+            failing = {v.check for v in checked.verdicts if not v.ok and v.binding}
             if self._retry_after is not None and failing and not failing & self._retry_after:
                 return  # rejected for a reason a forced answer would not mend
             # Shown, then rejected by the checks: say so before the second answer streams.
@@ -169,6 +180,8 @@ class AnswerStream:
                 question=self.question,
                 refusal_logprob=self._generations[0].track_logprob if self._generations else None,
                 second_pass=self.second_pass,
+                verify=self._verify,
+                corpus=self._corpus,
             )
         return self._checked
 
@@ -196,6 +209,7 @@ class AnswerStream:
             refusal_logprob=self._generations[0].track_logprob if self._generations else None,
             verdicts=checked.verdicts,
             confidence=checked.confidence,
+            verified=checked.verified,
         )
 
 
@@ -216,6 +230,10 @@ class Checked:
     confidence: float | None = None
     draft: Draft | None = None  # what the checks judged (None for a refusal by the model)
 
+    @property
+    def verified(self) -> float | None:
+        return None if self.draft is None else self.draft.verified
+
 
 def check_answer(
     raw: str,
@@ -227,6 +245,8 @@ def check_answer(
     refusal_logprob: float | None = None,
     second_pass: bool = False,
     checks: tuple[Check, ...] = CHECKS,
+    verify: Verifier | None = None,
+    corpus: Vocabulary | None = None,
 ) -> Checked:
     """Everything between the model's raw output and the answer a user sees.
 
@@ -243,10 +263,16 @@ def check_answer(
         text = attach_citations(text, passages)
         repaired = True
     text, sentences = check_support(text, passages, source_text, support, question=question)
-    draft = Draft(question, text, sentences, tuple(passages), refusal_logprob, second_pass, source_text)
+    verified = None
+    if verify is not None and text:
+        found = evidence(sentences, {n: p.chunk.text for n, p in enumerate(passages, start=1)})
+        verified = verify(found, question, text) if found else None
+    draft = Draft(
+        question, text, sentences, tuple(passages), refusal_logprob, second_pass, source_text, verified, corpus
+    )
     verdicts = run_checks(draft, checks)
     confidence = estimate(draft)
-    if not text or not all(v.ok for v in verdicts):
+    if not text or not all(v.ok for v in verdicts if v.binding):
         return Checked(REFUSAL, (), True, repaired, tuple(invalid), sentences, verdicts, confidence, draft)
     return Checked(
         text, resolve(text, passages), False, repaired, tuple(invalid), sentences, verdicts, confidence, draft
@@ -266,6 +292,16 @@ class Pipeline:
         self.generator = generator
         self.retrieval = retrieval or RetrievalParams()
         self.answering = answering or AnswerParams()
+        self._corpus_words: tuple[object, Vocabulary] | None = None
+
+    def corpus_words(self) -> Vocabulary | None:
+        """Every term of the indexed corpus, once per index (for names no article uses)."""
+        keyword = getattr(getattr(self.searcher, "store", None), "keyword", None)
+        if keyword is None:
+            return None
+        if self._corpus_words is None or self._corpus_words[0] is not keyword:
+            self._corpus_words = (keyword, Vocabulary.of(" ".join(keyword.terms)))
+        return self._corpus_words[1]
 
     def check_question(self, question: str) -> str:
         question = " ".join(question.split())
@@ -321,6 +357,8 @@ class Pipeline:
             retrieve_s,
             source_text=self.searcher.store.source_text,
             support=self.answering.support,
+            verify=verifier(self.generator) if self.answering.verify else None,
+            corpus=self.corpus_words(),
             retry=retry,
             retry_after=self.answering.second_pass_after,
         )

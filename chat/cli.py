@@ -243,7 +243,8 @@ def format_verdicts(answer: Any) -> str:
         return f"\nChecks: {why}."
     lines = ["", "Checks:"]
     for v in answer.verdicts:
-        lines.append(f"  {'pass' if v.ok else 'FAIL'}  {v.check}: {v.reason}")
+        mark = "pass" if v.ok else ("FAIL" if v.binding else "flag")  # a flag is weighed, not decisive
+        lines.append(f"  {mark}  {v.check}: {v.reason}")
     if answer.second_pass:
         lines.append("  (this is the model's second answer; it was asked again without the option to refuse)")
     return "\n".join(lines)

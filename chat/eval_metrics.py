@@ -240,15 +240,16 @@ def summarize(results: Sequence[Result], questions: Sequence[Question]) -> Summa
 
 
 def rejections(done: Sequence[tuple[Question, Answer]]) -> dict[str, dict[str, int]]:
-    """Per answer check, how many answers it rejected, on answerable and unanswerable questions."""
+    """Per answer check, how many answers it rejected (or, for a signal, flagged), on answerable
+    and unanswerable questions."""
     counts: dict[str, dict[str, int]] = {}
     for question, answer in done:
-        failing = [v.check for v in answer.verdicts if not v.ok]
+        failing = [v.check for v in answer.verdicts if not v.ok and v.binding]
         for v in answer.verdicts:
             row = counts.setdefault(v.check, {"answerable": 0, "unanswerable": 0, "alone": 0})
             if not v.ok:
                 row["answerable" if question.answerable else "unanswerable"] += 1
-                row["alone"] += failing == [v.check]
+                row["alone"] += failing == [v.check] or (not v.binding and not failing)
     return counts
 
 
@@ -268,7 +269,7 @@ def risk_coverage(done: Sequence[tuple[Question, Answer]]) -> tuple[tuple[float,
         return ()
     candidates = []
     for question, answer in done:
-        others_ok = all(v.ok for v in answer.verdicts if v.check != CONFIDENCE_CHECK)
+        others_ok = all(v.ok for v in answer.verdicts if v.check != CONFIDENCE_CHECK and v.binding)
         if answer.confidence is None or not answer.verdicts or not others_ok:
             continue
         right = question.answerable and not missing_key_groups(draft_text(answer), question.answer_keys)

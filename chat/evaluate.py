@@ -169,6 +169,7 @@ def result_to_dict(question: Question, result: Result) -> dict[str, Any]:
             "question": question.question, "answer": None, "refused": None, "repaired": None,
             "citations": [], "invalid_citations": [], "sentences": [], "raw_answer": None, "second_pass": None,
             "passes": [], "refusal_logprob": None, "verdicts": [], "confidence": None,
+            "verified": None,
             "retrieved": [], "timings": None, "tokens": None,
             "search": [], "judgment": None,
         }  # fmt: skip

@@ -44,8 +44,9 @@ def answer_to_dict(answer: Answer) -> dict[str, Any]:
         "second_pass": answer.second_pass,
         "passes": list(answer.passes),
         "refusal_logprob": None if answer.refusal_logprob is None else round(answer.refusal_logprob, 4),
-        "verdicts": [{"check": v.check, "ok": v.ok, "reason": v.reason} for v in answer.verdicts],
+        "verdicts": [{"check": v.check, "ok": v.ok, "binding": v.binding, "reason": v.reason} for v in answer.verdicts],
         "confidence": None if answer.confidence is None else round(answer.confidence, 4),
+        "verified": None if answer.verified is None else round(answer.verified, 4),
         "retrieved": [
             {
                 "rank": p.rank,

@@ -42,6 +42,9 @@ class Verdict:
     check: str  # the check's name, e.g. "grounded"
     ok: bool
     reason: str  # "the question names New Paltz; passage [2] does not"
+    # False for a signal: shown, and weighed by the calibrated confidence check, but a failure
+    # alone does not refuse the answer.
+    binding: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,3 +82,5 @@ class Answer:
     # The calibrated estimate that the answer is right (chat/checks/confidence.py); None when
     # the model refused or no calibration is installed.
     confidence: float | None = None
+    # The model's probability that the supporting words state the answer (chat/checks/verify.py).
+    verified: float | None = None

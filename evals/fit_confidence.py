@@ -36,13 +36,16 @@ from chat.eval_metrics import judge  # noqa: E402
 from chat.evaluate import load_questions  # noqa: E402
 
 
-def examples(results: Path, questions: Path, corpus: Path) -> tuple[list[dict], list[int], list[bool], int, int, int]:
+def examples(
+    results: Path, questions: Path, corpus: Path, label: str = "correct", skip: frozenset[str] = frozenset()
+) -> tuple[list[dict], list[int], list[bool], int, int, int]:
     """Features, labels and answerability of the answers that pass the other checks, and the
     set's counts: answerable, answerable already refused, unanswerable."""
     by_id = {q.id: q for q in load_questions(questions)}
     rows, labels, flags = [], [], []
     answerable = refused_answerable = unanswerable = 0
-    for record, result, checked in replay_records(load_records(results), corpus, checks=without({confidence.NAME})):
+    checks = without({confidence.NAME} | skip)
+    for record, result, checked in replay_records(load_records(results), corpus, checks=checks):
         question = by_id[record["id"]]
         answerable += question.answerable
         unanswerable += not question.answerable
@@ -50,7 +53,8 @@ def examples(results: Path, questions: Path, corpus: Path) -> tuple[list[dict], 
             refused_answerable += question.answerable
             continue
         rows.append(features(checked.draft))
-        labels.append(int(judge(question, result.answer).correct and question.answerable))
+        right = judge(question, result.answer).correct and question.answerable
+        labels.append(int(right if label == "correct" else question.answerable))
         flags.append(question.answerable)
     return rows, labels, flags, answerable, refused_answerable, unanswerable
 
@@ -78,7 +82,14 @@ def main() -> None:
     parser.add_argument("--set", nargs=3, action="append", metavar=("RESULTS", "QUESTIONS", "CORPUS"), required=True)
     parser.add_argument("--max-false-refusals", type=float, default=0.10)
     parser.add_argument("--l2", type=float, default=1.0)
+    parser.add_argument(
+        "--label",
+        choices=("correct", "answerable"),
+        default="correct",
+        help="what the regression predicts: a right answer, or a question the articles answer",
+    )
     parser.add_argument("--out", type=Path, default=confidence.MODEL_FILE)
+    parser.add_argument("--skip", nargs="*", default=[], help="checks left out (to measure a configuration)")
     args = parser.parse_args()
 
     rows: list[dict] = []
@@ -86,7 +97,7 @@ def main() -> None:
     flags: list[bool] = []
     answerable = refused = unanswerable = 0
     for results, questions, corpus in args.set:
-        r, y, f, a, ra, u = examples(Path(results), Path(questions), Path(corpus))
+        r, y, f, a, ra, u = examples(Path(results), Path(questions), Path(corpus), args.label, frozenset(args.skip))
         flags += f
         print(f"{results}: {len(r)} answers judged ({sum(y)} right); {a} answerable ({ra} refused already), {u} not")
         rows += r
@@ -120,7 +131,7 @@ def main() -> None:
           f"answers to unanswerable questions left {left}")  # fmt: skip
     for name, w in zip(names, weights, strict=True):
         print(f"  {name:16s} {w:+.3f}")
-    print(f"  {'bias':16s} {bias:+.3f}; right answers {int(right.sum())}")
+    print(f"  {'bias':16s} {bias:+.3f}; positive examples ({args.label}) {int(right.sum())}")
     fitted_on = "; ".join(f"{Path(q).name} ({Path(r).parent.name})" for r, q, _ in args.set)
     final = Calibration(
         names, tuple(float(m) for m in means), tuple(float(s) for s in scales), tuple(float(w) for w in weights),

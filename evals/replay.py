@@ -22,9 +22,11 @@ from chat.ask import Checked, check_answer  # noqa: E402
 from chat.checks import CHECKS, Check, confidence  # noqa: E402
 from chat.checks.confidence import Calibration  # noqa: E402
 from chat.checks.support import SupportParams  # noqa: E402
+from chat.checks.words import Vocabulary  # noqa: E402
 from chat.eval_metrics import Result, summarize, summary_to_dict  # noqa: E402
 from chat.evaluate import load_questions  # noqa: E402
 from chat.types import Answer, Timings, Tokens  # noqa: E402
+from index.keyword import KeywordIndex  # noqa: E402
 from index.text import normalize_lines  # noqa: E402
 from index.types import Chunk, Passage  # noqa: E402
 
@@ -57,6 +59,7 @@ def replay_records(
     """Each recorded question with its answer checked again by `checks` (same generations)."""
     texts: dict[str, str] = {}
     out: list[tuple[dict, Result, Checked | None]] = []
+    words = corpus_words(corpus)
     for record in records:
         if record.get("status") != "ok":
             out.append((record, Result(record["id"], None, error=record.get("error")), None))
@@ -72,6 +75,8 @@ def replay_records(
             refusal_logprob=record.get("refusal_logprob"),
             second_pass=bool(record.get("second_pass")),
             checks=checks,
+            verify=_recorded_verification(record),
+            corpus=words,
         )
         t = record["timings"]
         answer = Answer(
@@ -89,9 +94,27 @@ def replay_records(
             second_pass=bool(record.get("second_pass")),  # as recorded: replay cannot ask again
             verdicts=checked.verdicts,
             confidence=checked.confidence,
+            verified=checked.verified,
         )
         out.append((record, Result(record["id"], answer, search), checked))
     return out
+
+
+_CORPUS_WORDS: dict[Path, Vocabulary] = {}
+
+
+def corpus_words(corpus: Path) -> Vocabulary:
+    """The corpus's terms as the keyword index holds them (what `Pipeline.corpus_words` gives)."""
+    if corpus not in _CORPUS_WORDS:
+        texts = [p.read_text(encoding="utf-8") for p in sorted(corpus.iterdir()) if p.suffix in (".txt", ".md")]
+        _CORPUS_WORDS[corpus] = Vocabulary.of(" ".join(KeywordIndex.build(texts).terms))
+    return _CORPUS_WORDS[corpus]
+
+
+def _recorded_verification(record: dict):  # type: ignore[no-untyped-def]
+    """The verification recorded with the run (or added by evals/verify_recorded.py), if any."""
+    value = record.get("verified")
+    return None if value is None else (lambda text, question, answer: value)
 
 
 def replay(

@@ -68,6 +68,11 @@ class KeywordIndex:
         matrix = sparse.csr_matrix((weight, (row, col)), shape=(len(vocab), n_docs), dtype=np.float32)
         return cls(vocab, matrix, n_docs)
 
+    @property
+    def terms(self) -> list[str]:
+        """Every term of the corpus, as `tokenize` writes it (content words, plurals stripped)."""
+        return list(self._vocab)
+
     def scores(self, query: str) -> np.ndarray:
         ids = [self._vocab[t] for t in tokenize(query) if t in self._vocab]
         if not ids:

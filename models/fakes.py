@@ -63,6 +63,8 @@ class ScriptedGenerator:
         self.prompts: list[list[Message]] = []
         self._n_ctx = n_ctx
         self.track_logprob = -5.0  # what `stream(track=...)` reports for a reply that is not `track`
+        self.choices: list[tuple[float, ...]] = []  # what `choose` returns, in order (the last repeats)
+        self.choose_prompts: list[list[Message]] = []
 
     @property
     def model_id(self) -> str:
@@ -95,3 +97,10 @@ class ScriptedGenerator:
 
         generation._pieces = pieces()
         return generation
+
+    def choose(self, messages: Sequence[Message], options: Sequence[str]) -> tuple[float, ...]:
+        """The scripted probabilities (`choices`), or the first option certain when none are scripted."""
+        self.choose_prompts.append(list(messages))
+        if not self.choices:
+            return tuple(1.0 if i == 0 else 0.0 for i in range(len(options)))
+        return self.choices[min(len(self.choose_prompts) - 1, len(self.choices) - 1)]

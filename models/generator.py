@@ -62,6 +62,8 @@ class Generator(Protocol):
         self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = (), track: str | None = None
     ) -> Generation: ...
 
+    def choose(self, messages: Sequence[Message], options: Sequence[str]) -> tuple[float, ...]: ...
+
 
 def default_threads() -> int:
     """All cores. Measured on 2 cores, quiet: prompt processing 118 tok/s with 2 threads
@@ -129,6 +131,49 @@ class LlamaGenerator:
         generation = Generation(iter(()))
         generation._pieces = self._run(messages, max_tokens, stop, generation, track)
         return generation
+
+    def choose(self, messages: Sequence[Message], options: Sequence[str]) -> tuple[float, ...]:
+        """The model's probability of replying with each option, read from its first token.
+
+        One forward pass over the prompt, no sampling: each option's share of the probability
+        mass of the options' first tokens (with and without a leading space, any case), so
+        ("yes", "no") gives P(yes | yes or no). The options should start with different tokens.
+        """
+        import numpy as np
+        from llama_cpp import LogitsProcessorList
+
+        variants = []
+        for option in options:
+            ids = set()
+            for form in {option, option.lower(), option.capitalize(), " " + option.lower(), " " + option.capitalize()}:
+                tokens = self._llm.tokenize(form.encode("utf-8"), add_bos=False, special=False)
+                if tokens:
+                    ids.add(tokens[0])
+            variants.append(sorted(ids))
+        masses: list[float] = []
+
+        def process(input_ids: Any, scores: Any) -> Any:
+            if not masses:
+                logits = np.asarray(scores, dtype=np.float64)
+                p = np.exp(logits - logits.max())
+                masses.extend(float(p[ids].sum()) for ids in variants)
+            return scores
+
+        with self._lock:
+            self._restore_prefix_if_lost(messages)
+            list(
+                self._llm.create_chat_completion(
+                    messages=cast(Any, [{"role": m.role, "content": m.content} for m in messages]),
+                    max_tokens=1,
+                    temperature=0.0,
+                    top_k=1,
+                    seed=0,
+                    stream=True,
+                    logits_processor=LogitsProcessorList([process]),
+                )
+            )
+        total = sum(masses) or 1.0
+        return tuple(m / total for m in masses)
 
     def _tracker(self, track: str, generation: Generation) -> Callable[[Any, Any], Any]:
         """A logits processor that adds up log P(`track`'s next token) while the output follows it."""
@@ -426,3 +471,6 @@ class PreloadingGenerator:
         self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = (), track: str | None = None
     ) -> Generation:
         return self.get().stream(messages, max_tokens=max_tokens, stop=stop, track=track)
+
+    def choose(self, messages: Sequence[Message], options: Sequence[str]) -> tuple[float, ...]:
+        return self.get().choose(messages, options)

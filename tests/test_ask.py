@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chat.ask import RETRY_NOTE
+from chat.checks import CHECKS
 from chat.errors import QuestionError
 from chat.prompt import REFUSAL, arrange, build_messages, format_passages
 from index.types import Chunk, Passage
@@ -219,3 +220,55 @@ def test_an_answer_that_does_not_say_how_many_is_a_refusal(corpus, make_pipeline
     answer = pipeline.ask(question)
     assert answer.refused and answer.text == REFUSAL and answer.citations == ()
     assert answer.sentences and answer.sentences[0].supported  # supported, but not an answer to "how many"
+
+
+def test_an_answer_about_a_neighbour_is_flagged_and_refused_when_the_estimate_is_low(corpus, make_pipeline):
+    # The cables passage does not name the museum (another article does): a neighbour's answer.
+    pipeline, generator = make_pipeline(corpus)
+    n = next(i for i, p in enumerate(pipeline.retrieve("Which firm supplies the cables?"), 1) if "cables" in p.chunk.text)
+    generator.replies = [f"Steelworks will supply the cables [{n}].", "Unused."]
+    generator.choices = [(0.05, 0.95)]  # the model reads the supporting words as not stating it
+    answer = _gated(pipeline, 0.0).ask("Will the Museum supply the cables?")
+    assert answer.refused and answer.text == REFUSAL
+    grounded = next(v for v in answer.verdicts if v.check == "grounded")
+    assert not grounded.ok and not grounded.binding and "names Museum" in grounded.reason
+    (failing,) = [v for v in answer.verdicts if not v.ok and v.binding]
+    assert failing.check == "confident" and "names Museum" in failing.reason
+    assert not answer.second_pass and len(generator.prompts) == 1  # a forced answer would name the same neighbour
+
+
+def test_a_flag_alone_does_not_refuse(corpus, make_pipeline):
+    pipeline, generator = make_pipeline(corpus)
+    n = next(i for i, p in enumerate(pipeline.retrieve("Which firm supplies the cables?"), 1) if "cables" in p.chunk.text)
+    generator.replies = [f"Steelworks will supply the cables [{n}]."]
+    generator.choices = [(0.99, 0.01)]
+    answer = _gated(pipeline, None).ask("Will the Museum supply the cables?")
+    assert [v.check for v in answer.verdicts if not v.ok] == ["grounded"]
+    assert not answer.refused and answer.text.startswith("Steelworks")
+
+
+def test_a_name_no_article_uses_is_a_refusal(corpus, make_pipeline):
+    pipeline, generator = make_pipeline(corpus)
+    n = next(i for i, p in enumerate(pipeline.retrieve("Which firm supplies the cables?"), 1) if "cables" in p.chunk.text)
+    generator.replies = [f"Steelworks will supply the cables [{n}]."]
+    generator.choices = [(0.99, 0.01)]  # however sure the model is
+    answer = _gated(pipeline, None).ask("Will Ironworks supply the cables?")
+    assert answer.refused
+    (failing,) = [v for v in answer.verdicts if not v.ok]
+    assert failing.binding and failing.reason == "the question names Ironworks; no article does"
+
+
+def test_every_check_gives_a_verdict_and_the_model_reads_its_answer_back(corpus, make_pipeline):
+    pipeline, generator = make_pipeline(corpus, ["Construction is expected to cost 40 million euros [1]."])
+    generator.choices = [(0.8, 0.2)]
+    answer = pipeline.ask("How much does the bridge cost?")
+    assert [v.check for v in answer.verdicts] == [check.name for check in CHECKS]
+    assert all(v.ok and v.reason for v in answer.verdicts) and answer.verified == 0.8
+    (prompt,) = generator.choose_prompts
+    assert "cost 40 million euros" in prompt[-1].content and "How much does the bridge cost?" in prompt[-1].content
+
+
+def test_a_refusal_by_the_model_has_no_verdicts(corpus, make_pipeline):
+    pipeline, generator = make_pipeline(corpus, [REFUSAL])
+    answer = _gated(pipeline, None).ask("How much does the bridge cost?")
+    assert answer.refused and answer.verdicts == () and answer.verified is None and not generator.choose_prompts

@@ -54,14 +54,25 @@ def test_ask_json_follows_the_schema(fake_app):
     data = json.loads(result.stdout)
     assert set(data) == {
         "question", "answer", "refused", "repaired", "citations", "invalid_citations", "sentences", "raw_answer", "second_pass",
-            "passes", "refusal_logprob", "verdicts", "confidence",
-        "retrieved", "timings", "tokens",
+        "passes", "refusal_logprob", "verdicts", "confidence", "verified", "retrieved", "timings", "tokens",
     }  # fmt: skip
+    assert [v["check"] for v in data["verdicts"]] == ["supported", "grounded", "answers_the_form", "confident"]
+    assert all(set(v) == {"check", "ok", "binding", "reason"} and v["ok"] for v in data["verdicts"])
     assert data["answer"] == f"It costs 40 million euros [{n}]." and data["refused"] is False
     assert set(data["citations"][0]) == {"n", "source", "title", "chunk_id", "start", "end", "text"}
     assert set(data["retrieved"][0]) >= {"rank", "source", "chunk_id", "score", "text"}
     assert set(data["timings"]) == {"retrieve_s", "ttft_s", "total_s"}
     assert set(data["tokens"]) == {"prompt", "completion"}
+
+
+def test_ask_verbose_says_why_an_answer_was_refused(fake_app):
+    fake_app.replies = [f"Ironworks charges 40 million euros [{fake_app.cost_n}]."]
+    result = run("ask", "-v", "How much does Ironworks charge for the bridge?")
+    assert result.exit_code == 0, result.output
+    assert "The articles do not say." in result.stdout
+    checks = result.stdout.split("\nChecks:\n")[1]
+    assert "FAIL  grounded: the question names Ironworks; no article does" in checks
+    assert checks.count("pass  ") == 3  # the other three checks, each with its reason
 
 
 def one_line_error(result) -> str:

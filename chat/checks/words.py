@@ -38,7 +38,8 @@ def base(word: str) -> str:
         if word.endswith(suffix) and len(word) - len(suffix) >= keep:
             word = word[: -len(suffix)]
             return word[:-1] if len(word) > 4 and word[-1] == word[-2] else word  # "planned" -> "plan"
-    return word
+    # "approve" meets "approved" (-> "approv"), "state" meets "stated".
+    return word[:-1] if len(word) > 4 and word.endswith("e") else word
 
 
 # ---- figures -------------------------------------------------------------------------------
@@ -130,23 +131,23 @@ def pins(question: str) -> tuple[Pin, ...]:
             parts = tuple(
                 p
                 for w in name
-                for p in ([w.replace(".", "").lower()] if _is_acronym(w) else _name_parts(w))
-                if p not in STOPWORDS or _is_acronym(w)
+                for p in ([w.replace(".", "").lower()] if is_acronym(w) else _name_parts(w))
+                if p not in STOPWORDS or is_acronym(w)
             )
             if parts:
                 found.append(Pin(" ".join(name), "name", parts))
             name.clear()
 
     for position, match in enumerate(_TOKEN.finditer(rest)):
-        token = match.group().rstrip(".") if not _is_acronym(match.group()) else match.group()
+        token = match.group().rstrip(".") if not is_acronym(match.group()) else match.group()
         between = rest[match.start() - 2 : match.start()] if match.start() >= 2 else ""
         if any(c.isdigit() for c in token):
             close()
             found.append(Pin(token, "figure", tuple(sorted(figures(token)))))
             continue
         lower = fold(token.lower())
-        capital = token[:1].isupper() and (lower not in _NOT_NAMES or _is_acronym(token))
-        if capital and (position > 0 or _is_acronym(token)):
+        capital = token[:1].isupper() and (lower not in _NOT_NAMES or is_acronym(token))
+        if capital and (position > 0 or is_acronym(token)):
             if "," in between or "(" in between:
                 close()  # "San Juan, CA": two names
             name.append(token)
@@ -171,7 +172,7 @@ def _name_parts(token: str) -> list[str]:
     return [MONTH_ABBREVIATIONS.get(p, p) for p in parts]
 
 
-def _is_acronym(token: str) -> bool:
+def is_acronym(token: str) -> bool:
     letters = token.replace(".", "")
     return len(letters) >= 2 and letters.isupper() and letters.isalpha()
 
@@ -213,7 +214,7 @@ class Vocabulary:
         """How often the pin occurs: the count of its rarest part (0 when a part is missing)."""
         if pin.kind == "figure":
             return min((self.figures[p] for p in pin.parts), default=0)
-        if pin.kind == "name" and len(pin.parts) == 1 and _is_acronym(pin.text) and _spells(pin.parts[0], self):
+        if pin.kind == "name" and len(pin.parts) == 1 and is_acronym(pin.text) and _spells(pin.parts[0], self):
             return max(1, self.counts[pin.parts[0]])
         return min((self._count_word(p) for p in pin.parts), default=0)
 
