@@ -73,7 +73,7 @@ class AnswerStream:
         source_text: Callable[[str], str | None] = lambda source: None,
         support: SupportParams | None = None,
         verify: Verifier | None = None,
-        corpus: Vocabulary | None = None,
+        corpus: Callable[[], Vocabulary | None] = lambda: None,
         retry: Callable[[], Generation] | None = None,
         retry_after: frozenset[str] | None = None,
     ) -> None:
@@ -181,7 +181,7 @@ class AnswerStream:
                 refusal_logprob=self._generations[0].track_logprob if self._generations else None,
                 second_pass=self.second_pass,
                 verify=self._verify,
-                corpus=self._corpus,
+                corpus=self._corpus(),  # built on first use, after the answer: not on the way to the first token
             )
         return self._checked
 
@@ -358,7 +358,7 @@ class Pipeline:
             source_text=self.searcher.store.source_text,
             support=self.answering.support,
             verify=verifier(self.generator) if self.answering.verify else None,
-            corpus=self.corpus_words(),
+            corpus=self.corpus_words,
             retry=retry,
             retry_after=self.answering.second_pass_after,
         )

@@ -200,9 +200,11 @@ def stopped(chat: list[dict[str, Any]], panel: str) -> tuple[list[dict[str, Any]
     return [*chat, _message("assistant", note)], _PENDING.sub(note, panel, count=1)
 
 
-def refusal_html(text: str) -> str:
+def refusal_html(text: str, why: str = "") -> str:
+    """The refusal, and why when a check made it (its verdict's reason), so it can be argued with."""
+    reason = f"<small>Why: {escape(why)}.</small><br>" if why else ""
     return (
-        f'<div class="seedqa-refusal"><b>{escape(text)}</b><br>'
+        f'<div class="seedqa-refusal"><b>{escape(text)}</b><br>{reason}'
         "<small>No passage in the articles answers this, so no sources are shown. "
         "Try rephrasing, or ask about something the articles cover.</small></div>"
     )
@@ -268,7 +270,8 @@ class ChatHandler:
             "highlights": {str(s.n): [s.passage.chunk.text[a:b] for a, b in s.support] for s in cited},
         }
         if answer.refused:
-            shown = refusal_html(answer.text)
+            why = next((v.reason for v in answer.verdicts if not v.ok and v.binding), "")
+            shown = refusal_html(answer.text, why)
             panel = '<div class="seedqa-note">No sources: the articles do not contain the answer.</div>'
         else:
             shown = answer_html(answer.text, cited, turn)

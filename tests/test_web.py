@@ -442,3 +442,12 @@ def test_a_rejected_answer_is_followed_by_the_note_then_replaced_by_the_checked_
     assert details["second_pass"] and details["answer"] == f"It costs 40 million euros [{n}]."
     assert "golden" not in chat[-1]["content"] and "asking the model again" not in chat[-1]["content"]
     assert cards(panel) == [n]
+
+
+def test_a_refusal_by_a_check_says_why(corpus, make_pipeline):
+    pipeline, generator = make_pipeline(corpus)
+    n = passage_number(pipeline, COST, "40 million euros")
+    generator.replies = [f"Ironworks pays 40 million euros [{n}]."]
+    *_, (_, chat, _, _, details, _) = run(ChatHandler(pipeline), "How much does Ironworks pay for the bridge?")
+    assert details["refused"]
+    assert "Why: the question names Ironworks; no article does." in chat[-1]["content"]
