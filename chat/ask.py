@@ -42,9 +42,6 @@ class AnswerParams:
     # "Where is Middle East Eye headquartered?" scores 0.475 cosine against the passage that
     # says "headquartered in London", but every word of it is there. None turns this off.
     second_pass_min_coverage: float | None = 1.0
-    # Tell the model which names and figures of the question its passage must mention
-    # (chat.prompt.name_hint). Measured on the external set (evals/history).
-    name_hint: bool = False
     # The model reads its answer back against the supporting words (chat/checks/verify.py).
     verify: bool = True
     # The checks whose rejection of an answer leads to a second pass; None: any check's. Not
@@ -334,8 +331,7 @@ class Pipeline:
         retrieve_s = time.perf_counter() - started
         if not passages:
             return AnswerStream(question, passages, None, started, retrieve_s)
-        hint = self.answering.name_hint
-        messages = build_messages(question, passages, hint=hint)
+        messages = build_messages(question, passages)
         self._check_fits(messages)
         # The model's own probability of refusing is read from the same forward passes (the
         # calibrated abstention in chat/checks uses it).
@@ -344,7 +340,7 @@ class Pipeline:
         if self._second_pass_allowed(question, passages):
             # Same prefix as the first prompt up to the question: llama.cpp reuses its cache,
             # so the second pass costs little more than its generation.
-            forced = build_messages(question, passages, forced=True, hint=hint)
+            forced = build_messages(question, passages, forced=True)
 
             def retry() -> Generation:
                 return self.generator.stream(forced, max_tokens=self.answering.max_tokens)

@@ -37,22 +37,8 @@ Article: City Weekly
 FORCED_REMINDER = "Answer from the passages in one or two sentences, citing them like [1]."
 
 
-def _user(passages: str, question: str, *, forced: bool = False, hint: str = "") -> str:
-    reminder = FORCED_REMINDER if forced else REMINDER
-    return f"Passages:\n{passages}\n\nQuestion: {question}\n{hint}{reminder}"
-
-
-def name_hint(question: str) -> str:
-    """ "Use only a passage that mentions New Paltz and 1690." for a question that pins them
-    down (chat.checks.words.pins), "" otherwise: points a small model at the passage the
-    grounding check will hold its answer to."""
-    from chat.checks.words import pins
-
-    names = [pin.text for pin in pins(question)]
-    if not names:
-        return ""
-    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-    return f"Use only a passage that mentions {listed}.\n"
+def _user(passages: str, question: str, *, forced: bool = False) -> str:
+    return f"Passages:\n{passages}\n\nQuestion: {question}\n{FORCED_REMINDER if forced else REMINDER}"
 
 
 FEW_SHOT: tuple[Message, ...] = (
@@ -98,11 +84,8 @@ def format_passages(passages: Sequence[Passage]) -> str:
 PREFIX: tuple[Message, ...] = (Message("system", SYSTEM), *FEW_SHOT)
 
 
-def build_messages(
-    question: str, passages: Sequence[Passage], *, forced: bool = False, hint: bool = False
-) -> list[Message]:
-    text = _user(format_passages(passages), question, forced=forced, hint=name_hint(question) if hint else "")
-    return [*PREFIX, Message("user", text)]
+def build_messages(question: str, passages: Sequence[Passage], *, forced: bool = False) -> list[Message]:
+    return [*PREFIX, Message("user", _user(format_passages(passages), question, forced=forced))]
 
 
 def _opening(title: str, text: str, question: str) -> str:

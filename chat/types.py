@@ -41,7 +41,7 @@ class Verdict:
 
     check: str  # the check's name, e.g. "grounded"
     ok: bool
-    reason: str  # "the question names New Paltz; passage [2] does not"
+    reason: str  # "the question names TRANSPAC; passage [2] does not"
     # False for a signal: shown, and weighed by the calibrated confidence check, but a failure
     # alone does not refuse the answer.
     binding: bool = True

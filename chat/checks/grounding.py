@@ -1,10 +1,11 @@
 """Question grounding: what the question pins down must be in the passage that supports the answer.
 
 A near miss names something the articles do not have, and a small model answers about a
-neighbour instead: "How far is New Paltz from New York?" -> "The distance from New Rochelle to
-New York is 21 miles [2]"; "Who described a steam turbine in 1690?" -> "Taqi al-Din described a
-steam turbine device in 1551 [2]"; "What did Emmanuel Macron say at the Istanbul Summit?" ->
-a quote of someone else, when no article mentions Macron. Every word of such an answer can be
+neighbour instead: "Who did Northen Telecom sell TRANSPAC clones to?" -> "Northern Telecom sold
+several DATAPAC clones to foreign PTTs [2]"; "What international data communications network
+was headquartered in San Juan, CA?" -> Tymnet, "headquartered in San Jose, CA"; "What did
+Emmanuel Macron say at the Istanbul Summit?" -> a quote of someone else, when no article
+mentions Macron. Every word of such an answer can be
 in its passage, so the support check keeps it. What gives it away is the question: it pins
 down a name, a figure or a quoted title (`chat.checks.words.pins`), and the passage the answer
 rests on does not contain it.
@@ -14,8 +15,8 @@ about, anywhere in that article: a news analysis of the Idlib fighting names Idl
 the Kremlin every few paragraphs and then writes "the Syrian army's push" or "Turkey" in the
 passage that answers. So a pin counts as found when a supporting passage (with its article's
 title and date) contains it, or when it occurs at least `TOPIC` times in that passage's
-article. A name the article mentions once or twice elsewhere (New Paltz, TRANSPAC, 1690 in
-the SQuAD articles) must be in the passage itself. Spelling variants count as found
+article. A name the article mentions once or twice elsewhere (TRANSPAC, Forbes, 1690 in the
+SQuAD articles) must be in the passage itself. Spelling variants count as found
 (`chat.checks.words`: "Turkish"/"Turkey", "Northen"/"Northern", "EU"/"European Union").
 
 Found on the external SQuAD 2.0 set's near misses and the seed articles' Macron/Lavrov
