@@ -46,7 +46,7 @@ class AnswerParams:
     verify: bool = True
     # The checks whose rejection of an answer leads to a second pass; None: any check's. Not
     # after "grounded" or "confident": on the external set, all 10 forced second answers after
-    # a grounding rejection were rejected again (evals/history/nofocus-ext); a forced answer
+    # a grounding rejection were rejected again (evals/history/README.md, issue 13); a forced answer
     # names the same neighbour, at the cost of a second generation.
     second_pass_after: frozenset[str] | None = frozenset({"supported", "answers_the_form"})
 
@@ -249,7 +249,8 @@ def check_answer(
 
     Markers are validated, a refusal is recognized, missing citations are attached, sentences
     no passage supports are dropped, and then every check in `checks` gives its verdict; the
-    answer is refused when one fails (chat/checks). A pure function, so the evaluation can
+    answer is refused when a binding one fails (chat/checks). Pure but for `verify`, the one
+    call to the model (injected; a replay passes the recorded value), so the evaluation can
     replay it on recorded outputs (evals/replay.py).
     """
     text, invalid = clean_markers(raw, len(passages))
