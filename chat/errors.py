@@ -11,3 +11,7 @@ class QuestionError(ChatError):
 
 class SettingsError(ChatError):
     """A flag or SEEDQA_* environment variable has a value that cannot be used."""
+
+
+class CalibrationError(ChatError):
+    """The fitted calibration of the confidence check (chat/checks/confidence.json) is unusable."""

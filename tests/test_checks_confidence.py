@@ -52,3 +52,14 @@ def test_calibration_round_trips_through_its_file(tmp_path):
     assert calibration(path) == fitted
     assert calibration(tmp_path / "missing.json") is None
     assert estimate(draft(), fitted) == fitted.probability(features(draft()))
+
+
+def test_a_damaged_calibration_file_says_what_to_do(tmp_path):
+    import pytest
+
+    from chat.errors import CalibrationError
+
+    path = tmp_path / "confidence.json"
+    path.write_text('{"names": ["verified"]')
+    with pytest.raises(CalibrationError, match="fit it again with evals/fit_confidence.py"):
+        calibration(path)

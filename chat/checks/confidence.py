@@ -31,6 +31,7 @@ from pathlib import Path
 from chat.checks import Draft, grounding
 from chat.checks.grounding import missing_pins
 from chat.checks.words import pins, terms
+from chat.errors import CalibrationError
 from chat.types import Verdict
 
 NAME = "confident"
@@ -128,6 +129,11 @@ def calibration(path: Path = MODEL_FILE) -> Calibration | None:
         return Calibration.from_dict(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
         return None
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise CalibrationError(
+            f"{path} is not a usable calibration ({type(exc).__name__}: {exc}); "
+            "fit it again with evals/fit_confidence.py, or delete it to answer without the confidence check"
+        ) from None
 
 
 def estimate(draft: Draft, model: Calibration | None = None) -> float | None:

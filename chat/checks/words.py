@@ -10,7 +10,7 @@ hyphenated words whole) so that the checks and the keyword index agree on what a
   ("21 mln", "74 pct").
 - `pins(question)`: what a question pins down, which the passage that answers it must contain:
   names (capitalized or all-capital words), figures and years, and quoted titles.
-- `matches(pin, words)`: whether a text's words contain a pin, tolerant of the ways one name is
+- `Vocabulary.of(text).count(pin)`: how often a text contains a pin, tolerant of the ways one name is
   written: possessives and plurals ("Erdogan's"), demonyms ("Turkish" / "Turkey"), one-letter
   typos in long names ("Northen" / "Northern"), and acronyms ("EU" / "European Union").
 """
@@ -19,13 +19,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from index.keyword import tokenize
 from index.text import STOPWORDS, canonical, fold, words
-
-__all__ = ["STOPWORDS", "Pin", "figures", "matches", "pins", "stated", "terms", "words"]
 
 
 def terms(text: str) -> set[str]:
@@ -235,11 +232,6 @@ def _stem(word: str) -> str:
     return (tokenize(word) or [word])[0]
 
 
-def matches(pin: Pin, vocabulary: Vocabulary) -> bool:
-    """Every part of the pin is in the text, allowing the spellings in the module docstring."""
-    return vocabulary.count(pin) > 0
-
-
 def _same_place(a: str, b: str) -> bool:
     """ "turkish" and "turkey": a shared stem of 4+ letters and demonym endings on both."""
     common = 0
@@ -284,7 +276,3 @@ def _spells(acronym: str, vocabulary: Vocabulary) -> bool:
         if j == len(letters):
             return True
     return False
-
-
-def missing(pins_: Sequence[Pin], vocabulary: Vocabulary) -> list[Pin]:
-    return [pin for pin in pins_ if not matches(pin, vocabulary)]
