@@ -44,6 +44,9 @@ class Options:
     with_llm: bool = True  # `scale`: also answer one question in the query process (full peak RSS)
     embed_threads: int | None = None  # `scale`: torch threads of the build process (None: torch's default)
     fake: bool = False  # hashing embedder and scripted generator: plumbing only, numbers meaningless
+    # `scale`: the real SPLADE list with the hashing embedder for the dense one (its numbers
+    # then mean nothing), to measure the sparse list at scale without the hour of embedding.
+    sparse_only: bool = False
     workdir: Path = ROOT / "benchmarks" / "results" / "work"
     out: Path = RESULTS
 

@@ -47,6 +47,7 @@ def parse(argv: list[str] | None) -> tuple[list[str], Options, argparse.Namespac
     parser.add_argument("--no-llm", action="store_true", help="scale: skip the full answer in the query process")
     parser.add_argument("--reuse-index", action="store_true", help="scale: query an existing index of that size")
     parser.add_argument("--fake", action="store_true", help="fake models: checks the plumbing, numbers mean nothing")
+    parser.add_argument("--sparse-only", action="store_true", help="scale: real SPLADE, fake dense embedder")
     parser.add_argument("--workdir", type=Path, default=defaults.workdir)
     parser.add_argument("--out", type=Path, default=defaults.out)
     args = parser.parse_args(argv)
@@ -64,6 +65,7 @@ def parse(argv: list[str] | None) -> tuple[list[str], Options, argparse.Namespac
         with_llm=not args.no_llm,
         embed_threads=args.embed_threads,
         fake=args.fake,
+        sparse_only=args.sparse_only,
         workdir=args.workdir,
         out=args.out,
     )

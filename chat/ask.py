@@ -10,22 +10,38 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from collections.abc import Generator as PyGenerator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from chat.checks import CHECKS, Check, Draft, run_checks
+from chat.checks import ANALYTICAL_CHECKS, CHECKS, Check, Draft, run_checks
 from chat.checks.confidence import estimate
 from chat.checks.support import SupportParams, check_support
 from chat.checks.verify import Verifier, evidence, verifier
 from chat.checks.words import Vocabulary
 from chat.citations import attach_citations, clean_markers, is_refusal, resolve
 from chat.errors import QuestionError
-from chat.prompt import REFUSAL, arrange, build_messages
+from chat.kind import ANALYTICAL, CHANGE, FACT, question_kind
+from chat.prompt import REFUSAL, arrange, arrange_by_date, build_messages
 from chat.types import Answer, Citation, SentenceSupport, Timings, Tokens, Verdict
 from index.keyword import tokenize
 from index.search import HybridSearcher, RetrievalParams
 from index.text import canonical
 from index.types import Passage
 from models.generator import Generation, Generator, Message
+
+
+@dataclass(frozen=True, slots=True)
+class AnalyticalParams:
+    """How explanation, comparison and change-over-time questions are answered (chat/kind.py)."""
+
+    enabled: bool = True  # False answers every question as a fact
+    k: int = 6  # passages the model reads (focused, as for facts)
+    per_article: int = 2  # at most this many from one article while others have candidates
+    max_tokens: int = 320  # a lead sentence and up to five points
+    # "free": the model writes the lead and the points. "extractive": each article's sentence
+    # closest to the question, quoted as a point, then the model's short answer as the
+    # connecting line (at most `extractive_tokens`).
+    form: str = "free"
+    extractive_tokens: int = 80
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +65,7 @@ class AnswerParams:
     # a grounding rejection were rejected again (evals/history/README.md, issue 13); a forced answer
     # names the same neighbour, at the cost of a second generation.
     second_pass_after: frozenset[str] | None = frozenset({"supported", "answers_the_form"})
+    analytical: AnalyticalParams = AnalyticalParams()
 
 
 # Streamed between an answer the checks rejected and the second pass that replaces it, so the
@@ -73,8 +90,12 @@ class AnswerStream:
         corpus: Callable[[], Vocabulary | None] = lambda: None,
         retry: Callable[[], Generation] | None = None,
         retry_after: frozenset[str] | None = None,
+        kind: str = FACT,
+        checks: tuple[Check, ...] = CHECKS,
     ) -> None:
         self.question = question
+        self.kind = kind
+        self._checks = checks
         self._retry = retry
         self._retry_after = retry_after
         # The model refused, or its answer did not pass the checks, and it was asked again
@@ -177,6 +198,7 @@ class AnswerStream:
                 question=self.question,
                 refusal_logprob=self._generations[0].track_logprob if self._generations else None,
                 second_pass=self.second_pass,
+                checks=self._checks,
                 verify=self._verify,
                 corpus=self._corpus(),  # built on first use, after the answer: not on the way to the first token
             )
@@ -207,6 +229,7 @@ class AnswerStream:
             verdicts=checked.verdicts,
             confidence=checked.confidence,
             verified=checked.verified,
+            kind=self.kind,
         )
 
 
@@ -310,41 +333,62 @@ class Pipeline:
             raise QuestionError(f"the question is {len(question)} characters long; keep it under {limit}")
         return question
 
-    def _check_fits(self, messages: Sequence[Message]) -> None:
+    def _check_fits(self, messages: Sequence[Message], max_tokens: int) -> None:
         # ~4 tokens of chat-template overhead per message on top of the text itself.
         prompt = sum(self.generator.count_tokens(m.content) + 4 for m in messages)
-        budget = self.generator.n_ctx - self.answering.max_tokens
+        budget = self.generator.n_ctx - max_tokens
         if prompt > budget:
             raise QuestionError(
                 f"the prompt needs {prompt} tokens but the model's context leaves {budget}; "
                 "shorten the question, lower -k, or raise the context size (SEEDQA_N_CTX)"
             )
 
-    def retrieve(self, question: str, *, k: int | None = None) -> list[Passage]:
-        """The passages for a checked question, numbered as the model will read and cite them."""
+    def kind(self, question: str) -> str:
+        """The question's kind (chat/kind.py); FACT for all when analytical answers are off."""
+        return question_kind(question) if self.answering.analytical.enabled else FACT
+
+    def retrieve(self, question: str, *, k: int | None = None, kind: str = FACT) -> list[Passage]:
+        """The passages for a checked question, numbered as the model will read and cite them.
+
+        Analytical kinds read more passages, at most `per_article` from one article while others
+        have candidates; for a change over time the articles are in date order.
+        """
         params = self.retrieval if k is None else _with_k(self.retrieval, k)
-        return arrange(self.searcher.search(question, params))
+        if kind in ANALYTICAL:
+            wide = self.answering.analytical
+            params = replace(params, k=k or wide.k, per_article=wide.per_article)
+        found = self.searcher.search(question, params)
+        return arrange_by_date(found) if kind == CHANGE else arrange(found)
 
     def stream(self, question: str, *, k: int | None = None) -> AnswerStream:
         question = self.check_question(question)
         started = time.perf_counter()
-        passages = self.retrieve(question, k=k)
+        kind = self.kind(question)
+        points = kind in ANALYTICAL
+        passages = self.retrieve(question, k=k, kind=kind)
         retrieve_s = time.perf_counter() - started
         if not passages:
-            return AnswerStream(question, passages, None, started, retrieve_s)
-        messages = build_messages(question, passages)
-        self._check_fits(messages)
+            return AnswerStream(question, passages, None, started, retrieve_s, kind=kind)
+        wide = self.answering.analytical
+        extractive = points and wide.form == "extractive"
+        messages = build_messages(question, passages, points=points and not extractive)
+        max_tokens = (
+            (wide.extractive_tokens if extractive else wide.max_tokens) if points else self.answering.max_tokens
+        )
+        self._check_fits(messages, max_tokens)
         # The model's own probability of refusing is read from the same forward passes (the
         # calibrated abstention in chat/checks uses it).
-        generation = self.generator.stream(messages, max_tokens=self.answering.max_tokens, track=REFUSAL)
+        generation = self.generator.stream(messages, max_tokens=max_tokens, track=REFUSAL)
+        if extractive:
+            generation = _after_quotes(self.searcher.key_sentences(question, passages), generation)
         retry = None
-        if self._second_pass_allowed(question, passages):
+        if not extractive and self._second_pass_allowed(question, passages):
             # Same prefix as the first prompt up to the question: llama.cpp reuses its cache,
             # so the second pass costs little more than its generation.
-            forced = build_messages(question, passages, forced=True)
+            forced = build_messages(question, passages, forced=True, points=points)
 
             def retry() -> Generation:
-                return self.generator.stream(forced, max_tokens=self.answering.max_tokens)
+                return self.generator.stream(forced, max_tokens=max_tokens)
 
         return AnswerStream(
             question,
@@ -354,10 +398,13 @@ class Pipeline:
             retrieve_s,
             source_text=self.searcher.store.source_text,
             support=self.answering.support,
-            verify=verifier(self.generator) if self.answering.verify else None,
+            # The read-back is calibrated on factoid answers; a lead and points are not one claim.
+            verify=verifier(self.generator) if self.answering.verify and not points else None,
             corpus=self.corpus_words,
             retry=retry,
             retry_after=self.answering.second_pass_after,
+            kind=kind,
+            checks=ANALYTICAL_CHECKS if points else CHECKS,
         )
 
     def _second_pass_allowed(self, question: str, passages: Sequence[Passage]) -> bool:
@@ -376,9 +423,28 @@ class Pipeline:
         return self.stream(question, k=k).answer()
 
 
+def _after_quotes(quotes: Sequence[tuple[int, str]], generation: Generation) -> Generation:
+    """The extractive form: one "- “sentence” [n]" point per article, then the model's text."""
+    lines = [f"- \u201c{sentence}\u201d [{n}]\n" for n, sentence in quotes]
+
+    def pieces() -> Iterator[str]:
+        yield from lines
+        yield from generation
+        out.prompt_tokens, out.completion_tokens = generation.prompt_tokens, generation.completion_tokens
+        out.track_logprob = generation.track_logprob
+
+    out = Generation(pieces())
+    inner_close = out.close
+
+    def close() -> None:
+        inner_close()
+        generation.close()
+
+    out.close = close  # type: ignore[method-assign]
+    return out
+
+
 def _with_k(params: RetrievalParams, k: int) -> RetrievalParams:
     if k < 1:
         raise QuestionError(f"-k must be at least 1, got {k}")
-    from dataclasses import replace
-
     return replace(params, k=k)

@@ -62,8 +62,38 @@ def is_refusal(text: str) -> bool:
     return len(sentences) <= 2 and all(_REFUSAL_PATTERNS.search(canonical(s)) for s in sentences)
 
 
+_BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d{1,2}[.)])\s+")
+BULLET = "- "  # how a point of an analytical answer is written back
+
+
+def answer_lines(text: str) -> list[tuple[str, list[str]]]:
+    """The answer's non-empty lines, each as (BULLET or "", its sentences without the bullet).
+
+    A factoid answer is one line; an analytical one is a lead line and "- " points
+    (chat/prompt.py), whose layout the checks keep (`join_lines`).
+    """
+    out: list[tuple[str, list[str]]] = []
+    for line in text.splitlines() or [text]:
+        bullet = _BULLET.match(line)
+        body = line[bullet.end() :] if bullet else line
+        sentences = _sentences(body)
+        if sentences:
+            out.append((BULLET if bullet else "", sentences))
+    return out
+
+
+def join_lines(lines: Sequence[tuple[str, Sequence[str]]]) -> str:
+    """The inverse of `answer_lines`: sentences joined by spaces, lines by newlines; empty lines dropped."""
+    return "\n".join(prefix + " ".join(sentences) for prefix, sentences in lines if sentences)
+
+
 def split_sentences(text: str) -> list[str]:
-    """Sentences of an answer, each keeping the markers that follow it ("... end. [2]")."""
+    """Sentences of an answer, each keeping the markers that follow it ("... end. [2]"), line
+    by line (a point's bullet is not part of its sentence)."""
+    return [sentence for _, sentences in answer_lines(text) for sentence in sentences]
+
+
+def _sentences(text: str) -> list[str]:
     sentences: list[str] = []
     for start, end in sentence_spans(text, 0, len(text)):
         sentence = text[start:end]
@@ -86,16 +116,19 @@ def support(sentence: str, passage_text: str) -> float:
 
 def attach_citations(text: str, passages: Sequence[Passage]) -> str:
     """Append "[n]" to each sentence that a passage supports well enough."""
-    out: list[str] = []
-    for sentence in split_sentences(text):
-        scores = [support(sentence, p.chunk.text) for p in passages]
-        best = max(range(len(scores)), key=lambda i: scores[i], default=None)
-        if best is None or scores[best] < MIN_OVERLAP:
-            out.append(sentence)
-            continue
-        stripped = sentence.rstrip(".!?")
-        out.append(f"{stripped} [{best + 1}]{sentence[len(stripped) :]}")
-    return " ".join(out)
+    lines: list[tuple[str, list[str]]] = []
+    for prefix, sentences in answer_lines(text):
+        out: list[str] = []
+        for sentence in sentences:
+            scores = [support(sentence, p.chunk.text) for p in passages]
+            best = max(range(len(scores)), key=lambda i: scores[i], default=None)
+            if best is None or scores[best] < MIN_OVERLAP:
+                out.append(sentence)
+                continue
+            stripped = sentence.rstrip(".!?")
+            out.append(f"{stripped} [{best + 1}]{sentence[len(stripped) :]}")
+        lines.append((prefix, out))
+    return join_lines(lines)
 
 
 def resolve(text: str, passages: Sequence[Passage]) -> tuple[Citation, ...]:

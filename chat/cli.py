@@ -115,12 +115,15 @@ def index(corpus: Path | None, data_dir: Path | None, embedder: Path | None) -> 
     from chat.settings import Settings
 
     def action() -> None:
-        from chat.app import build_embedder, index_dir
+        from chat.app import build_embedder, build_sparse, index_dir
         from index.store import build_index
 
         settings = Settings.load(corpus=corpus, data_dir=data_dir, embedder=embedder)
         target = index_dir(settings)
-        report = build_index(settings.corpus, target, build_embedder(settings), settings.chunking, progress=True)
+        report = build_index(
+            settings.corpus, target, build_embedder(settings), settings.chunking, sparse=build_sparse(settings),
+            progress=True,
+        )  # fmt: skip
         for skip in report.skipped:
             _notify(f"warning: skipped {skip.source}: {skip.reason}")
         click.echo(

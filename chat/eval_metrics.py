@@ -36,6 +36,13 @@ class Question:
     evidence: tuple[str, ...]  # verbatim quotes; a passage containing one is relevant
     answer_keys: tuple[tuple[str, ...], ...]  # every group needs one alternative in the answer
     gold_sources: tuple[str, ...] = ()
+    # An analytical question's expected points, each a group of alternatives; the answer
+    # covers a point when it holds one of them (point coverage, separate from accuracy).
+    points: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def analytical(self) -> bool:
+        return bool(self.points)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +70,8 @@ class Judgment:
     relevant_citations: tuple[int, ...]  # citation numbers that point at a relevant passage
     sentences: int  # sentences of a non-refused answer (0 when refused)
     uncited_sentences: int  # ... that carry no [n]
+    points_covered: int = 0  # analytical questions: expected points the answer covers
+    articles_cited: int = 0  # distinct articles the answer's citations come from
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +119,12 @@ METRICS: dict[str, tuple[str, str]] = {
     "total_median_s": ("total latency, median (s)", "answers"),
     "total_p90_s": ("total latency, p90 (s)", "answers"),
     "tokens_per_s_median": ("generation tokens/s, median", "answers with generated tokens"),
+    "point_coverage": ("analytical: point coverage (mean share)", "analytical questions"),
+    "multi_article_share": ("analytical: answers citing >= 2 articles", "analytical questions"),
+    "analytical_refused": ("analytical: refused", "analytical questions"),
+    "analytical_dropped_share": ("analytical: model sentences dropped as unsupported", "sentences the model wrote"),
+    "analytical_ttft_median_s": ("analytical: time to first token, median (s)", "analytical questions"),
+    "analytical_total_median_s": ("analytical: total latency, median (s)", "analytical questions"),
 }
 LATENCY = frozenset(k for k in METRICS if k.endswith("_s") or k.startswith("tokens_per_s"))
 
@@ -153,6 +168,10 @@ def judge(question: Question, answer: Answer, search: Sequence[Passage] = ()) ->
         relevant_citations=tuple(c.n for c in answer.citations if evidence and is_relevant(c.text, evidence)),
         sentences=len(sentences),
         uncited_sentences=sum(1 for s in sentences if not cited_numbers(s)),
+        points_covered=0
+        if answer.refused
+        else len(question.points) - len(missing_key_groups(answer.text, question.points)),
+        articles_cited=len({c.source for c in answer.citations}),
     )
 
 
@@ -226,6 +245,7 @@ def summarize(results: Sequence[Result], questions: Sequence[Question]) -> Summa
         "total_p90_s": _latency([a.timings.total_s for a in answers], 0.9),
         "tokens_per_s_median": _latency(tokens_per_s, 0.5),
     }
+    metrics.update(_analytical_metrics(done))
     assert list(metrics) == list(METRICS)
     asked = [by_id[r.id] for r in results]
     return Summary(
@@ -237,6 +257,20 @@ def summarize(results: Sequence[Result], questions: Sequence[Question]) -> Summa
         rejections=rejections([(q, a) for q, a, _ in done]),
         risk_coverage=risk_coverage([(q, a) for q, a, _ in done]),
     )
+
+
+def _analytical_metrics(done: Sequence[tuple[Question, Answer, Judgment]]) -> dict[str, Metric]:
+    """Point coverage, articles cited, refusals, dropped sentences and latency of analytical questions."""
+    rows = [(q, a, j) for q, a, j in done if q.analytical]
+    written = [s for _, a, _ in rows for s in a.sentences]
+    return {
+        "point_coverage": _rate(sum(j.points_covered / len(q.points) for q, _, j in rows), len(rows)),
+        "multi_article_share": _rate(sum(j.articles_cited >= 2 for _, _, j in rows), len(rows)),
+        "analytical_refused": _rate(sum(a.refused for _, a, _ in rows), len(rows)),
+        "analytical_dropped_share": _rate(sum(not s.supported for s in written), len(written)),
+        "analytical_ttft_median_s": _latency([a.timings.ttft_s for _, a, _ in rows], 0.5),
+        "analytical_total_median_s": _latency([a.timings.total_s for _, a, _ in rows], 0.5),
+    }
 
 
 def rejections(done: Sequence[tuple[Question, Answer]]) -> dict[str, dict[str, int]]:

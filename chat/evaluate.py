@@ -84,18 +84,30 @@ def _parse_question(record: Any, where: str) -> Question:
         raise fail("question", "a non-empty string")
     if not isinstance(record["answerable"], bool):
         raise fail("answerable", "true or false")
-    keys = record["answer_keys"]
-    if not isinstance(keys, list) or not all(
-        isinstance(group, list) and group and all(isinstance(s, str) and s.strip() for s in group) for group in keys
-    ):
-        raise fail("answer_keys", 'a list of groups of alternatives, e.g. [["59"], ["Idlib", "Syria"]]')
+
+    def groups(name: str, example: str) -> tuple[tuple[str, ...], ...]:
+        value = record.get(name, [])
+        if not isinstance(value, list) or not all(
+            isinstance(group, list) and group and all(isinstance(s, str) and s.strip() for s in group)
+            for group in value
+        ):
+            raise fail(name, f"a list of groups of alternatives, e.g. {example}")
+        return tuple(tuple(group) for group in value)
+
+    keys = groups("answer_keys", '[["59"], ["Idlib", "Syria"]]')
+    points = groups("points", '[["s-400", "missile system"], ["idlib"]]')
+    if "kind" in record and record["kind"] not in ("fact", "analytical"):
+        raise fail("kind", '"fact" or "analytical" (analytical questions list their expected "points")')
+    if record.get("kind") == "analytical" and not points:
+        raise fail("points", "a non-empty list for an analytical question")
     return Question(
         id=record["id"],
         question=record["question"],
         answerable=record["answerable"],
         evidence=strings("evidence"),
-        answer_keys=tuple(tuple(group) for group in keys),
+        answer_keys=keys,
         gold_sources=strings("gold_sources") if "gold_sources" in record else (),
+        points=points,
     )
 
 
@@ -169,7 +181,7 @@ def result_to_dict(question: Question, result: Result) -> dict[str, Any]:
             "question": question.question, "answer": None, "refused": None, "repaired": None,
             "citations": [], "invalid_citations": [], "sentences": [], "raw_answer": None, "second_pass": None,
             "passes": [], "refusal_logprob": None, "verdicts": [], "confidence": None,
-            "verified": None,
+            "verified": None, "kind": None,
             "retrieved": [], "timings": None, "tokens": None,
             "search": [], "judgment": None,
         }  # fmt: skip

@@ -8,7 +8,9 @@ example, against 1 of 4 with instructions alone.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from datetime import datetime
 
 from index.types import Chunk, Passage
 from models.generator import Message
@@ -36,9 +38,27 @@ Article: City Weekly
 # The second pass (chat/ask.py): the same message without the option to refuse.
 FORCED_REMINDER = "Answer from the passages in one or two sentences, citing them like [1]."
 
+# Analytical questions (chat/kind.py): the same fixed prefix (its KV state is reused), and this
+# reminder instead of REMINDER, which the model follows as the last instruction it read.
+POINTS_REMINDER = (
+    "Answer with one short lead sentence, then 2 to 5 points, each on its own line starting with "
+    '"- ", each stating one thing a passage says and ending with that passage\'s number like [2]. '
+    "Use points from different articles. Where a passage says whose view it is, say so "
+    '("according to ..."). Answer only from the passages. '
+    f"If they do not state the answer, reply: {REFUSAL}"
+)
+FORCED_POINTS_REMINDER = (
+    "Answer from the passages with one short lead sentence, then 2 to 5 points, each on its own line "
+    'starting with "- " and ending with its passage\'s number like [2].'
+)
 
-def _user(passages: str, question: str, *, forced: bool = False) -> str:
-    return f"Passages:\n{passages}\n\nQuestion: {question}\n{FORCED_REMINDER if forced else REMINDER}"
+
+def _user(passages: str, question: str, *, forced: bool = False, points: bool = False) -> str:
+    if points:
+        reminder = FORCED_POINTS_REMINDER if forced else POINTS_REMINDER
+    else:
+        reminder = FORCED_REMINDER if forced else REMINDER
+    return f"Passages:\n{passages}\n\nQuestion: {question}\n{reminder}"
 
 
 FEW_SHOT: tuple[Message, ...] = (
@@ -84,8 +104,42 @@ def format_passages(passages: Sequence[Passage]) -> str:
 PREFIX: tuple[Message, ...] = (Message("system", SYSTEM), *FEW_SHOT)
 
 
-def build_messages(question: str, passages: Sequence[Passage], *, forced: bool = False) -> list[Message]:
-    return [*PREFIX, Message("user", _user(format_passages(passages), question, forced=forced))]
+def build_messages(
+    question: str, passages: Sequence[Passage], *, forced: bool = False, points: bool = False
+) -> list[Message]:
+    """The prompt: PREFIX, then the passages and the question; `points` asks for a lead and cited points."""
+    return [*PREFIX, Message("user", _user(format_passages(passages), question, forced=forced, points=points))]
+
+
+def arrange_by_date(passages: Sequence[Passage]) -> list[Passage]:
+    """As `arrange`, but articles in the order of their dates (oldest first, undated last), for
+    questions about a change over time: the model reads the development in order."""
+    grouped = arrange(passages)
+    first = {p.chunk.source: i for i, p in reversed(list(enumerate(grouped)))}
+
+    def key(p: Passage) -> tuple[bool, str, int, int]:
+        day = date_key(p.chunk.date)
+        return (day is None, day or "", first[p.chunk.source], p.chunk.start)
+
+    return sorted(grouped, key=key)
+
+
+_DATE_FORMATS = ("%b %d, %Y", "%B %d, %Y", "%d %B %Y", "%d %b %Y", "%Y-%m-%d", "%B %Y", "%b %Y")
+
+
+def date_key(text: str | None) -> str | None:
+    """An article's date as written ("Nov 18, 2020", "14 November 2019") made sortable
+    ("2020-11-18"); just the year when only a year can be read; None without a date."""
+    if not text:
+        return None
+    cleaned = " ".join(text.replace(".", " ").split())
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(cleaned, fmt).strftime("%Y-%m-%d")
+        except ValueError:
+            continue
+    year = re.search(r"\b(19|20)\d\d\b", text)
+    return year.group() if year else None
 
 
 def _opening(title: str, text: str, question: str) -> str:

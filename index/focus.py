@@ -77,3 +77,30 @@ def focus_passages(
         else:
             out.append(replace(passage, focus=tuple(ss[i] for i in sorted(keep))))
     return out
+
+
+def key_sentences(
+    query_vector: np.ndarray, passages: Sequence[Passage], embedder: Embedder, *, per_article: int = 1
+) -> list[tuple[int, str]]:
+    """Each article's sentences closest to the question: (1-based passage number, sentence).
+
+    For the extractive form of an analytical answer (chat/ask.py): one quoted sentence per
+    article, in the order of the passages. Only the sentences the model is shown are candidates.
+    """
+    candidates: list[tuple[int, str, str]] = []  # (passage number, source, sentence)
+    for n, passage in enumerate(passages, start=1):
+        text = passage.chunk.text
+        spans = passage.focus or tuple(sentence_spans(text, 0, len(text)))
+        for start, end in spans:
+            for s, e in sentence_spans(text, start, end):
+                candidates.append((n, passage.chunk.source, " ".join(text[s:e].split())))
+    if not candidates:
+        return []
+    scores = embedder.embed_documents([c[2] for c in candidates]) @ query_vector.astype(np.float32).reshape(-1)
+    best: dict[str, list[int]] = {}
+    for i in sorted(range(len(candidates)), key=lambda i: -scores[i]):
+        chosen = best.setdefault(candidates[i][1], [])
+        if len(chosen) < per_article and all(candidates[j][2] != candidates[i][2] for j in chosen):
+            chosen.append(i)
+    picked = sorted(i for chosen in best.values() for i in chosen)
+    return [(candidates[i][0], candidates[i][2]) for i in picked]

@@ -81,13 +81,7 @@ class KeywordIndex:
         return np.asarray(self._weights[ids].sum(axis=0)).ravel()
 
     def top(self, query: str, n: int) -> list[tuple[int, float]]:
-        scores = self.scores(query)
-        n = min(n, len(scores))
-        if n == 0:
-            return []
-        best = np.argpartition(-scores, n - 1)[:n]
-        best = best[np.argsort(-scores[best], kind="stable")]
-        return [(int(i), float(scores[i])) for i in best if scores[i] > 0]
+        return top_scores(self.scores(query), n)
 
     def save(self, folder: Path) -> None:
         from scipy import sparse
@@ -102,3 +96,13 @@ class KeywordIndex:
         weights = sparse.load_npz(folder / "keyword.npz").tocsr()
         vocab = json.loads((folder / "keyword_vocab.json").read_text(encoding="utf-8"))
         return cls(vocab, weights, weights.shape[1])
+
+
+def top_scores(scores: np.ndarray, n: int) -> list[tuple[int, float]]:
+    """The n best (document, score) pairs, best first, leaving out documents that scored 0."""
+    n = min(n, len(scores))
+    if n == 0:
+        return []
+    best = np.argpartition(-scores, n - 1)[:n]
+    best = best[np.argsort(-scores[best], kind="stable")]
+    return [(int(i), float(scores[i])) for i in best if scores[i] > 0]

@@ -3,11 +3,12 @@
 Layout under the index folder (one per corpus folder):
 
     CURRENT            name of the live build, replaced atomically (os.replace)
-    builds/<id>/       manifest.json, chunks.jsonl, vectors.npy, dense.faiss, keyword.*
+    builds/<id>/       manifest.json, chunks.jsonl, vectors.npy, dense.faiss, keyword.*,
+                       sparse.* (SPLADE term weights, when the sparse list is on)
 
 A build is written into its own folder and only then named in CURRENT, so an interrupted
 build leaves the previous index untouched. Rebuilding re-embeds only chunks whose text is new:
-vectors of unchanged chunks are reused from the live build.
+vectors (and SPLADE weights) of unchanged chunks are reused from the live build.
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ from index.chunk import ChunkingParams, chunk_document
 from index.corpus import Skipped, corpus_files, file_hash, read_corpus
 from index.errors import CorpusError, IndexCorruptError, IndexMissingError, IndexStaleError
 from index.keyword import KeywordIndex
+from index.sparse import SparseIndex
 from index.types import Chunk
 from models.embedder import Embedder
+from models.splade import SparseEncoder
 
 FORMAT = 1
 # Exact search is fast enough below this many chunks (~40 ms at 100k x 384 on 2 cores is
@@ -64,17 +67,22 @@ class BuildReport:
     n_embedded: int  # chunks whose vectors were computed (the rest were reused)
     skipped: tuple[Skipped, ...]
     seconds: float
+    sparse_seconds: float = 0.0  # of `seconds`, computing SPLADE weights
 
 
 class IndexStore:
     """The live index of one corpus folder, loaded for search."""
 
-    def __init__(self, folder: Path, manifest: dict, chunks: list[Chunk], dense, keyword: KeywordIndex):  # type: ignore[no-untyped-def]
+    def __init__(  # type: ignore[no-untyped-def]
+        self, folder: Path, manifest: dict, chunks: list[Chunk], dense, keyword: KeywordIndex,
+        sparse: SparseIndex | None = None,
+    ):  # fmt: skip
         self.folder = folder
         self.manifest = manifest
         self.chunks = chunks
         self.dense = dense  # a faiss.Index over normalized vectors (inner product)
         self.keyword = keyword
+        self.sparse = sparse  # SPLADE term weights; None for a build without the sparse list
         self._sources: dict[str, str | None] = {}
 
     def source_text(self, source: str) -> str | None:
@@ -114,8 +122,13 @@ def read_manifest(index_dir: Path) -> dict | None:
         return None
 
 
-def stale_reasons(index_dir: Path, corpus: Path, embedder: Embedder, params: ChunkingParams) -> list[str]:
+def stale_reasons(
+    index_dir: Path, corpus: Path, embedder: Embedder, params: ChunkingParams, sparse: SparseEncoder | None = None
+) -> list[str]:
     """Why the live index does not match the corpus and settings; empty when it is fresh.
+
+    `sparse` is the SPLADE encoder when the sparse list is on; an index built without it (or with
+    another model) is then stale. An index with a sparse list still serves a search without one.
 
     Raises CorpusError first when the corpus folder is missing, before any "indexing" notice.
     """
@@ -128,6 +141,11 @@ def stale_reasons(index_dir: Path, corpus: Path, embedder: Embedder, params: Chu
         reasons.append(f"index format {manifest.get('format')} != {FORMAT}")
     if manifest.get("embedder", {}).get("id") != embedder.model_id:
         reasons.append(f"embedder changed ({manifest.get('embedder', {}).get('id')} -> {embedder.model_id})")
+    built_sparse = (manifest.get("sparse") or {}).get("id")
+    if sparse is not None and built_sparse is None:
+        reasons.append("the index has no SPLADE weights (built with the sparse list off)")
+    elif sparse is not None and built_sparse != sparse.model_id:
+        reasons.append(f"sparse model changed ({built_sparse} -> {sparse.model_id})")
     if manifest.get("chunking") != dataclasses.asdict(params):
         reasons.append(f"chunking changed ({manifest.get('chunking')} -> {dataclasses.asdict(params)})")
     indexed: dict[str, str] = manifest.get("files", {})
@@ -166,6 +184,22 @@ def _previous_vectors(index_dir: Path, embedder: Embedder) -> dict[str, np.ndarr
     return {_text_key(t): v for t, v in zip(texts, vectors, strict=True)}
 
 
+def _previous_sparse(index_dir: Path, encoder: SparseEncoder) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """SPLADE weights of the live build's chunks keyed by chunk-text hash, if from the same model."""
+    build = _live_build(index_dir)
+    if build is None:
+        return {}
+    try:
+        stored = SparseIndex.load(build)
+        with (build / "chunks.jsonl").open(encoding="utf-8") as handle:
+            texts = [json.loads(line)["text"] for line in handle]
+    except (OSError, ValueError, KeyError):
+        return {}
+    if stored is None or stored.model_id != encoder.model_id or stored.n_docs != len(texts):
+        return {}
+    return {_text_key(t): column for t, column in zip(texts, stored.columns(), strict=True)}
+
+
 def _text_key(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
@@ -192,6 +226,7 @@ def build_index(
     embedder: Embedder,
     params: ChunkingParams,
     *,
+    sparse: SparseEncoder | None = None,
     progress: bool = False,
 ) -> BuildReport:
     began = time.perf_counter()
@@ -216,6 +251,14 @@ def build_index(
             vectors[i] = reuse[key]
     if todo:
         vectors[todo] = embedder.embed_documents([chunks[i].text for i in todo], progress=progress)
+    sparse_index = None
+    sparse_began = time.perf_counter()
+    if sparse is not None:
+        known = _previous_sparse(index_dir, sparse)
+        sparse_index = SparseIndex.build(
+            [c.text for c in chunks], sparse, known=[known.get(k) for k in keys], progress=progress
+        )
+    sparse_seconds = time.perf_counter() - sparse_began
 
     build_id = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}-{time.perf_counter_ns() % 10**6:06d}"
     builds = index_dir / "builds"
@@ -230,10 +273,13 @@ def build_index(
 
         faiss.write_index(_dense_index(vectors), str(staging / "dense.faiss"))
         KeywordIndex.build([c.text for c in chunks]).save(staging)
+        if sparse_index is not None:
+            sparse_index.save(staging)
         manifest = {
             "format": FORMAT,
             "corpus": str(corpus.resolve()),
             "embedder": {"id": embedder.model_id, "dim": embedder.dim},
+            "sparse": {"id": sparse.model_id} if sparse is not None else None,
             "chunking": dataclasses.asdict(params),
             "files": {d.source: d.sha256 for d in documents},
             "documents": {d.source: {"title": d.title, "date": d.date, "author": d.author} for d in documents},
@@ -252,7 +298,9 @@ def build_index(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     _remove_old_builds(builds, keep=build_id)
-    return BuildReport(len(documents), len(chunks), len(todo), tuple(skipped), time.perf_counter() - began)
+    return BuildReport(
+        len(documents), len(chunks), len(todo), tuple(skipped), time.perf_counter() - began, sparse_seconds
+    )
 
 
 def _remove_old_builds(builds: Path, keep: str) -> None:
@@ -276,15 +324,18 @@ def load_index(index_dir: Path) -> IndexStore:
         if hasattr(dense, "hnsw"):
             dense.hnsw.efSearch = HNSW_EF_SEARCH  # also for indexes built with an older value
         keyword = KeywordIndex.load(build)
+        sparse = SparseIndex.load(build)
     except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
         raise IndexCorruptError(
             f"the index at {build} is unreadable ({exc}); rebuild it with `seedqa index --corpus DIR`"
         ) from exc
     if manifest.get("format") != FORMAT:
         raise IndexStaleError(f"the index at {index_dir} has format {manifest.get('format')}; run `seedqa index`")
-    if not (len(chunks) == dense.ntotal == keyword.n_docs == manifest.get("n_chunks")):
+    if not (len(chunks) == dense.ntotal == keyword.n_docs == manifest.get("n_chunks")) or (
+        sparse is not None and sparse.n_docs != len(chunks)
+    ):
         raise IndexCorruptError(f"the index at {build} is inconsistent; rebuild it with `seedqa index`")
-    return IndexStore(build, manifest, chunks, dense, keyword)
+    return IndexStore(build, manifest, chunks, dense, keyword, sparse)
 
 
 def ensure_index(
@@ -293,19 +344,20 @@ def ensure_index(
     embedder: Embedder,
     params: ChunkingParams,
     *,
+    sparse: SparseEncoder | None = None,
     rebuild: bool = True,
     progress: bool = False,
     notify=lambda message: None,  # type: ignore[no-untyped-def]
 ) -> IndexStore:
     """Load the index, building or refreshing it first when the corpus or settings changed."""
-    reasons = stale_reasons(index_dir, corpus, embedder, params)
+    reasons = stale_reasons(index_dir, corpus, embedder, params, sparse)
     if reasons:
         if not rebuild:
             raise IndexStaleError(
                 f"the index is out of date ({'; '.join(reasons[:3])}); run `seedqa index --corpus {corpus}`"
             )
         notify(f"indexing {corpus} ({'; '.join(reasons[:3])}{'; ...' if len(reasons) > 3 else ''})")
-        report = build_index(corpus, index_dir, embedder, params, progress=progress)
+        report = build_index(corpus, index_dir, embedder, params, sparse=sparse, progress=progress)
         for skip in report.skipped:
             notify(f"skipped {skip.source}: {skip.reason}")
         notify(

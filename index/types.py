@@ -46,6 +46,7 @@ class Passage:
     # (start, end) spans in `chunk.text` of the sentences shown to the model (index/focus.py);
     # None shows the whole chunk.
     focus: tuple[tuple[int, int], ...] | None = None
+    sparse_score: float | None = None  # SPLADE dot product, when the learned sparse search returned it
 
     @property
     def shown_text(self) -> str:

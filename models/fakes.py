@@ -55,6 +55,34 @@ class HashingEmbedder:
         return self._vector(text)
 
 
+class HashingSparseEncoder:
+    """Term weights by feature hashing: each word weighs 1 + log(count) in its bucket."""
+
+    def __init__(self, buckets: int = 4096) -> None:
+        self._buckets = buckets
+        self.calls: list[int] = []  # batch sizes of encode, to test that rebuilds reuse weights
+
+    @property
+    def model_id(self) -> str:
+        return f"hashing-sparse-{self._buckets}"
+
+    @property
+    def vocab_size(self) -> int:
+        return self._buckets
+
+    def encode(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        self.calls.append(len(texts))
+        out = []
+        for text in texts:
+            counts: dict[int, int] = {}
+            for word in _WORD.findall(text.lower()):
+                bucket = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "big")
+                counts[bucket % self._buckets] = counts.get(bucket % self._buckets, 0) + 1
+            terms = np.array(sorted(counts), dtype=np.int32)
+            out.append((terms, np.array([1 + np.log(counts[t]) for t in terms], dtype=np.float32)))
+        return out
+
+
 class ScriptedGenerator:
     """Replies with scripted texts in order (the last one repeats) and records its prompts."""
 

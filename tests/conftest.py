@@ -81,10 +81,18 @@ def real_embedder():
 
 
 @pytest.fixture(scope="session")
-def real_searcher(real_settings, real_embedder) -> HybridSearcher:
+def real_sparse():
+    from models.splade import SpladeEncoder, default_sparse_path
+
+    return SpladeEncoder(default_sparse_path())
+
+
+@pytest.fixture(scope="session")
+def real_searcher(real_settings, real_embedder, real_sparse) -> HybridSearcher:
+    """The searcher as chat/app.py builds it: dense, BM25 and SPLADE lists."""
     settings, index_dir = real_settings
-    build_index(SEEDS, index_dir, real_embedder, settings.chunking)
-    return HybridSearcher(load_index(index_dir), real_embedder)
+    build_index(SEEDS, index_dir, real_embedder, settings.chunking, sparse=real_sparse)
+    return HybridSearcher(load_index(index_dir), real_embedder, real_sparse)
 
 
 @pytest.fixture(scope="session")

@@ -54,7 +54,7 @@ def test_ask_json_follows_the_schema(fake_app):
     data = json.loads(result.stdout)
     assert set(data) == {
         "question", "answer", "refused", "repaired", "citations", "invalid_citations", "sentences", "raw_answer", "second_pass",
-        "passes", "refusal_logprob", "verdicts", "confidence", "verified", "retrieved", "timings", "tokens",
+        "passes", "refusal_logprob", "verdicts", "confidence", "verified", "kind", "retrieved", "timings", "tokens",
     }  # fmt: skip
     assert [v["check"] for v in data["verdicts"]] == ["supported", "grounded", "answers_the_form", "confident"]
     assert all(set(v) == {"check", "ok", "binding", "reason"} and v["ok"] for v in data["verdicts"])

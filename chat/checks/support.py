@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from chat.checks import Draft
 from chat.checks.words import figures, stated, terms
-from chat.citations import cited_numbers, split_sentences, strip_markers
+from chat.citations import answer_lines, cited_numbers, join_lines, strip_markers
 from chat.types import SentenceSupport, Verdict
 from index.chunk import sentence_spans
 from index.text import normalize
@@ -102,49 +102,53 @@ def check_support(
     dropped, while the question's own words in a real answer do not dilute its score.
     """
     asked = terms(question)
-    kept: list[str] = []
     report: list[SentenceSupport] = []
-    for sentence in split_sentences(text):
-        body = strip_markers(sentence).strip()
-        words = terms(body) - asked
-        if not words and terms(body):  # only restates the question: no answer in it
-            report.append(SentenceSupport(sentence, (), None, 0.0, None, None, None, None, False))
-            continue
-        cited = [n for n in dict.fromkeys(cited_numbers(sentence)) if 1 <= n <= len(passages)]
-        # A figure the question did not give must be in the passage: "Turkey bought 10 S-400
-        # batteries" is not supported by a passage about S-400s without a 10.
-        new_figures = stated(body) - figures(question)
-        scores = {n: _score(words, passages[n - 1].chunk.text, new_figures) for n in range(1, len(passages) + 1)}
-        if not words:  # "Yes." or a bare marker: nothing to check, keep as written
-            kept.append(sentence)
-            report.append(SentenceSupport(sentence, tuple(cited), None, 1.0, None, None, None, None, True))
-            continue
-        best_cited = max(cited, key=lambda n: scores[n], default=None)
-        best_any = max(scores, key=lambda n: scores[n])
-        chosen = best_cited
-        if chosen is None or scores[best_any] >= scores[chosen] + params.move_margin:
-            chosen = best_any
-        if scores[chosen] < params.min_support:
-            report.append(SentenceSupport(sentence, tuple(cited), None, scores[chosen], None, None, None, None, False))
-            continue
-        if chosen not in cited:
-            sentence = _recite(sentence, chosen)
-        span = _best_span(words, passages[chosen - 1], source_text)
-        report.append(
-            SentenceSupport(
-                sentence,
-                tuple(n for n in dict.fromkeys(cited_numbers(sentence)) if 1 <= n <= len(passages)),
-                chosen,
-                scores[chosen],
-                passages[chosen - 1].chunk.source,
-                span[0] if span else None,
-                span[1] if span else None,
-                span[2] if span else None,
-                True,
+    lines = answer_lines(text)
+    kept_by_line: list[list[str]] = [[] for _ in lines]
+    for kept, (_, sentences) in zip(kept_by_line, lines, strict=True):
+        for sentence in sentences:
+            body = strip_markers(sentence).strip()
+            words = terms(body) - asked
+            if not words and terms(body):  # only restates the question: no answer in it
+                report.append(SentenceSupport(sentence, (), None, 0.0, None, None, None, None, False))
+                continue
+            cited = [n for n in dict.fromkeys(cited_numbers(sentence)) if 1 <= n <= len(passages)]
+            # A figure the question did not give must be in the passage: "Turkey bought 10 S-400
+            # batteries" is not supported by a passage about S-400s without a 10.
+            new_figures = stated(body) - figures(question)
+            scores = {n: _score(words, passages[n - 1].chunk.text, new_figures) for n in range(1, len(passages) + 1)}
+            if not words:  # "Yes." or a bare marker: nothing to check, keep as written
+                kept.append(sentence)
+                report.append(SentenceSupport(sentence, tuple(cited), None, 1.0, None, None, None, None, True))
+                continue
+            best_cited = max(cited, key=lambda n: scores[n], default=None)
+            best_any = max(scores, key=lambda n: scores[n])
+            chosen = best_cited
+            if chosen is None or scores[best_any] >= scores[chosen] + params.move_margin:
+                chosen = best_any
+            if scores[chosen] < params.min_support:
+                report.append(
+                    SentenceSupport(sentence, tuple(cited), None, scores[chosen], None, None, None, None, False)
+                )
+                continue
+            if chosen not in cited:
+                sentence = _recite(sentence, chosen)
+            span = _best_span(words, passages[chosen - 1], source_text)
+            report.append(
+                SentenceSupport(
+                    sentence,
+                    tuple(n for n in dict.fromkeys(cited_numbers(sentence)) if 1 <= n <= len(passages)),
+                    chosen,
+                    scores[chosen],
+                    passages[chosen - 1].chunk.source,
+                    span[0] if span else None,
+                    span[1] if span else None,
+                    span[2] if span else None,
+                    True,
+                )
             )
-        )
-        kept.append(sentence)
-    return " ".join(kept), tuple(report)
+            kept.append(sentence)
+    return join_lines([(prefix, kept) for (prefix, _), kept in zip(lines, kept_by_line, strict=True)]), tuple(report)
 
 
 def _recite(sentence: str, n: int) -> str:

@@ -1,0 +1,126 @@
+"""Analytical questions: their kind, evidence from several articles, a lead and cited points."""
+
+from __future__ import annotations
+
+import pytest
+
+from chat.citations import answer_lines, split_sentences
+from chat.eval_metrics import Question, judge, summarize
+from chat.eval_metrics import Result as EvalResult
+from chat.kind import CHANGE, COMPARISON, EXPLANATION, FACT, question_kind
+from chat.prompt import POINTS_REMINDER, REMINDER, arrange_by_date, date_key
+from index.types import Chunk, Passage
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("How did relations between Turkey and Russia change between 2016 and 2020?", CHANGE),
+    ("How has the Astana process evolved?", CHANGE),
+    ("Compare how the articles judge the future of Turkish-Russian cooperation.", COMPARISON),
+    ("What is the difference between the Turkish and the Russian aims in Syria?", COMPARISON),
+    ("why did Erdogan pivot after 2016?", EXPLANATION),
+    ("What are the main disagreements between Turkey and Russia?", EXPLANATION),
+    ("To what extent did Turkey turn away from the West?", EXPLANATION),
+    ("How many Turkish soldiers died in Idlib?", FACT),
+    ("How did the Kremlin justify the push in Idlib?", FACT),
+    ("Who wrote the Middle East Eye analysis?", FACT),
+    ("What did Erdogan say about the West?", FACT),
+])  # fmt: skip
+def test_question_kinds(question, kind):
+    assert question_kind(question) == kind
+
+
+def _passage(source: str, date: str | None, start: int, rank: int) -> Passage:
+    chunk = Chunk(f"{source}:{start}", source, source.upper(), date, start, start + 10, f"text of {source} {start}")
+    return Passage(chunk, rank, 1.0 / rank, None, None)
+
+
+def test_change_questions_read_articles_in_date_order():
+    passages = [
+        _passage("late", "Nov 18, 2020", 50, 1),
+        _passage("undated", None, 0, 2),
+        _passage("early", "14 August 2016", 90, 3),
+        _passage("late", "Nov 18, 2020", 10, 4),
+    ]
+    order = [(p.chunk.source, p.chunk.start) for p in arrange_by_date(passages)]
+    assert order == [("early", 90), ("late", 10), ("late", 50), ("undated", 0)]
+    assert date_key("Sept. 3, 2018") == "2018" and date_key(None) is None
+
+
+def test_points_keep_their_lines_through_the_checks():
+    text = "Relations improved, then soured [1].\n- They cooperated in Syria [1]\n* Idlib divided them. [2]\n\n"
+    assert answer_lines(text) == [
+        ("", ["Relations improved, then soured [1]."]),
+        ("- ", ["They cooperated in Syria [1]"]),
+        ("- ", ["Idlib divided them. [2]"]),
+    ]
+    assert split_sentences(text)[1] == "They cooperated in Syria [1]"
+    assert split_sentences("One. Two [1].") == ["One.", "Two [1]."]  # a factoid answer as before
+
+
+def test_an_analytical_question_reads_several_articles_and_answers_in_points(corpus, make_pipeline):
+    reply = (
+        "The regional government paid for the bridge and private donors for the museum [1].\n"
+        "- The regional government pays most of the 40 million euro bridge [1].\n"
+        "- Private donors paid the 12 million euro museum renovation [2].\n"
+        "- The moon is made of cheese [1]."
+    )
+    pipeline, generator = make_pipeline(corpus, [reply], k=3)
+    question = "Compare how the bridge and the museum were paid for."
+    stream = pipeline.stream(question)
+    assert len({p.chunk.source for p in stream.passages}) == 2  # both articles, though one ranks higher
+    answer = stream.answer()
+    prompt = generator.prompts[-1][-1].content
+    assert prompt.endswith(POINTS_REMINDER) and REMINDER not in prompt
+    assert answer.kind == COMPARISON and not answer.refused
+    lines = answer.text.split("\n")
+    assert len(lines) == 3 and lines[1].startswith("- ") and "cheese" not in answer.text  # unsupported: dropped
+    assert {c.source for c in answer.citations} == {"harbor.txt", "museum.md"}
+    assert [v.check for v in answer.verdicts] == ["supported", "grounded"]
+    assert generator.choose_prompts == []  # no read-back for points
+
+
+def test_analytical_answers_off_answers_every_question_as_a_fact(corpus, make_pipeline):
+    from dataclasses import replace
+
+    pipeline, generator = make_pipeline(corpus, ["The region pays [1]."])
+    pipeline.answering = replace(pipeline.answering, analytical=replace(pipeline.answering.analytical, enabled=False))
+    answer = pipeline.ask("Why does the region pay for the bridge?")
+    assert answer.kind == FACT and generator.prompts[-1][-1].content.endswith(REMINDER)
+
+
+def test_point_coverage_and_articles_cited_are_measured(corpus, make_pipeline):
+    reply = "Others paid [1].\n- The regional government pays for the bridge [1].\n- Private donors paid [2]."
+    pipeline, _ = make_pipeline(corpus, [reply])
+    question = Question(
+        "a1", "Compare how the bridge and the museum were paid for.", True, (), (),
+        points=(("regional government",), ("private donors", "donors"), ("ticket sales",)),
+    )  # fmt: skip
+    answer = pipeline.ask(question.question)
+    judged = judge(question, answer)
+    assert (judged.points_covered, judged.articles_cited) == (2, 2)
+    metrics = summarize([EvalResult("a1", answer)], [question]).metrics
+    assert metrics["point_coverage"].value == pytest.approx(2 / 3)
+    assert metrics["multi_article_share"].value == 1.0 and metrics["analytical_refused"].value == 0.0
+    factoid = summarize([EvalResult("a1", answer)], [Question("a1", question.question, True, (), ())]).metrics
+    assert factoid["point_coverage"].value is None  # no analytical question: nothing to measure
+
+
+def test_the_extractive_form_quotes_each_articles_key_sentence_then_the_models_line(corpus, make_pipeline):
+    from dataclasses import replace
+
+    pipeline, generator = make_pipeline(corpus, ["The regional government pays for the bridge [1]."], k=3)
+    analytical = replace(pipeline.answering.analytical, form="extractive")
+    pipeline.answering = replace(pipeline.answering, analytical=analytical)
+    stream = pipeline.stream("Compare how the bridge and the museum were paid for.")
+    pieces = list(stream)
+    answer = stream.answer()
+    assert pieces[0].startswith("- \u201c") and generator.prompts[-1][-1].content.endswith(REMINDER)
+    lines = answer.text.split("\n")
+    assert len(lines) == 3 and all(line.startswith("- \u201c") for line in lines[:2])
+    assert lines[2].startswith("The regional government pays for the bridge [")
+    for line in lines[:2]:  # each quote is the exact words of the passage it cites
+        n = int(line.rsplit("[", 1)[1].rstrip("]."))
+        quote = line[3 : line.index("\u201d")]
+        assert " ".join(quote.split()) in " ".join(answer.passages[n - 1].chunk.text.split())
+    assert {c.source for c in answer.citations} == {"harbor.txt", "museum.md"}
+    assert answer.tokens.completion > 0 and not answer.refused
