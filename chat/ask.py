@@ -40,8 +40,9 @@ class AnalyticalParams:
     # "free": the model writes the lead and the points. "extractive": each article's sentence
     # closest to the question, quoted as a point, then the model's short answer as the
     # connecting line (at most `extractive_tokens`).
-    form: str = "free"
+    form: str = "extractive"
     extractive_tokens: int = 80
+    points: int = 5  # extractive: sentences quoted (index/focus.key_sentences)
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,7 +381,10 @@ class Pipeline:
         # calibrated abstention in chat/checks uses it).
         generation = self.generator.stream(messages, max_tokens=max_tokens, track=REFUSAL)
         if extractive:
-            generation = _after_quotes(self.searcher.key_sentences(question, passages), generation)
+            quotes = self.searcher.key_sentences(question, passages, limit=wide.points, per_article=wide.per_article)
+            generation = _after_quotes(quotes, generation)
+        elif points:
+            generation = _until_points_repeat(generation)
         retry = None
         if not extractive and self._second_pass_allowed(question, passages):
             # Same prefix as the first prompt up to the question: llama.cpp reuses its cache,
@@ -423,9 +427,12 @@ class Pipeline:
         return self.stream(question, k=k).answer()
 
 
+_QUOTES = " \"'\u201c\u201d\u2018\u2019"  # a quoted sentence is not quoted twice
+
+
 def _after_quotes(quotes: Sequence[tuple[int, str]], generation: Generation) -> Generation:
     """The extractive form: one "- “sentence” [n]" point per article, then the model's text."""
-    lines = [f"- \u201c{sentence}\u201d [{n}]\n" for n, sentence in quotes]
+    lines = [f"- \u201c{sentence.strip(_QUOTES)}\u201d [{n}]\n" for n, sentence in quotes]
 
     def pieces() -> Iterator[str]:
         yield from lines
@@ -441,6 +448,33 @@ def _after_quotes(quotes: Sequence[tuple[int, str]], generation: Generation) -> 
         generation.close()
 
     out.close = close  # type: ignore[method-assign]
+    return out
+
+
+MAX_POINTS = 5
+
+
+def _until_points_repeat(generation: Generation) -> Generation:
+    """Free-form points, cut where the model starts a sixth point or repeats a line (at
+    temperature 0 the 1.5B model can loop on one point until its token budget runs out)."""
+
+    def pieces() -> Iterator[str]:
+        text = ""
+        try:
+            for piece in generation:
+                text += piece
+                lines = [canonical(line) for line in text.split("\n")]
+                done = [line for line in lines[:-1] if line]  # lines already ended
+                bullets = [line for line in lines if line.startswith(("-", "*"))]
+                if len(bullets) > MAX_POINTS or len(set(done)) < len(done):
+                    break  # the repeated line is left out by the support check
+                yield piece
+        finally:
+            out.prompt_tokens, out.completion_tokens = generation.prompt_tokens, generation.completion_tokens
+            out.track_logprob = generation.track_logprob
+            generation.close()
+
+    out = Generation(pieces())
     return out
 
 

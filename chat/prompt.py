@@ -44,8 +44,10 @@ POINTS_REMINDER = (
     "Answer with one short lead sentence, then 2 to 5 points, each on its own line starting with "
     '"- ", each stating one thing a passage says and ending with that passage\'s number like [2]. '
     "Use points from different articles. Where a passage says whose view it is, say so "
-    '("according to ..."). Answer only from the passages. '
-    f"If they do not state the answer, reply: {REFUSAL}"
+    '("according to ..."). Answer only from the passages, like this:\n'
+    "The two countries cooperate but disagree [1].\n- They built a gas pipeline together [2].\n"
+    "- They back opposite sides in Libya, according to analyst Jane Roe [3].\n"
+    f"If the passages do not state the answer, reply: {REFUSAL}"
 )
 FORCED_POINTS_REMINDER = (
     "Answer from the passages with one short lead sentence, then 2 to 5 points, each on its own line "

@@ -80,27 +80,46 @@ def focus_passages(
 
 
 def key_sentences(
-    query_vector: np.ndarray, passages: Sequence[Passage], embedder: Embedder, *, per_article: int = 1
+    query_vector: np.ndarray,
+    passages: Sequence[Passage],
+    embedder: Embedder,
+    *,
+    limit: int = 5,
+    per_article: int = 2,
+    diversity: float = 0.3,
 ) -> list[tuple[int, str]]:
-    """Each article's sentences closest to the question: (1-based passage number, sentence).
+    """Up to `limit` sentences of the passages that answer the question between them, as
+    (1-based passage number, sentence), in passage order: the extractive form of an
+    analytical answer (chat/ask.py).
 
-    For the extractive form of an analytical answer (chat/ask.py): one quoted sentence per
-    article, in the order of the passages. Only the sentences the model is shown are candidates.
+    Chosen by maximal marginal relevance (Carbonell and Goldstein, 1998): each next sentence
+    maximizes (1 - diversity) * cosine to the question - diversity * its highest cosine to a
+    sentence already chosen, so a second sentence saying the same thing loses to one that adds
+    a point. Articles not yet quoted go first; at most `per_article` from one article.
     """
     candidates: list[tuple[int, str, str]] = []  # (passage number, source, sentence)
+    seen: set[str] = set()
     for n, passage in enumerate(passages, start=1):
         text = passage.chunk.text
-        spans = passage.focus or tuple(sentence_spans(text, 0, len(text)))
-        for start, end in spans:
-            for s, e in sentence_spans(text, start, end):
-                candidates.append((n, passage.chunk.source, " ".join(text[s:e].split())))
+        for s, e in sentence_spans(text, 0, len(text)):
+            sentence = " ".join(text[s:e].split())
+            if canonical(sentence) not in seen and len(sentence.split()) >= 5:
+                seen.add(canonical(sentence))
+                candidates.append((n, passage.chunk.source, sentence))
     if not candidates:
         return []
-    scores = embedder.embed_documents([c[2] for c in candidates]) @ query_vector.astype(np.float32).reshape(-1)
-    best: dict[str, list[int]] = {}
-    for i in sorted(range(len(candidates)), key=lambda i: -scores[i]):
-        chosen = best.setdefault(candidates[i][1], [])
-        if len(chosen) < per_article and all(candidates[j][2] != candidates[i][2] for j in chosen):
-            chosen.append(i)
-    picked = sorted(i for chosen in best.values() for i in chosen)
-    return [(candidates[i][0], candidates[i][2]) for i in picked]
+    vectors = embedder.embed_documents([c[2] for c in candidates])
+    relevance = vectors @ query_vector.astype(np.float32).reshape(-1)
+    chosen: list[int] = []
+    while len(chosen) < limit:
+        quoted = {candidates[i][1] for i in chosen}
+        counts = {source: sum(candidates[i][1] == source for i in chosen) for source in quoted}
+        open_ = [i for i in range(len(candidates)) if i not in chosen and counts.get(candidates[i][1], 0) < per_article]
+        fresh = [i for i in open_ if candidates[i][1] not in quoted]
+        pool = fresh or open_
+        if not pool:
+            break
+        redundancy = (vectors[pool] @ vectors[chosen].T).max(axis=1) if chosen else np.zeros(len(pool))
+        scores = (1 - diversity) * relevance[pool] - diversity * redundancy
+        chosen.append(pool[int(np.argmax(scores))])
+    return [(candidates[i][0], candidates[i][2]) for i in sorted(chosen)]

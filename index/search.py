@@ -9,6 +9,7 @@ holds SPLADE weights; a weight of 0 leaves a list out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,9 +60,11 @@ class HybridSearcher:
         terms, weights = self.sparse.encode([query])[0]
         return self.store.sparse.top(terms, weights, n)
 
-    def key_sentences(self, query: str, passages: list[Passage]) -> list[tuple[int, str]]:
-        """The sentence of each article's passages closest to the query (index/focus.py)."""
-        return key_sentences(self._query_vector(query), passages, self.embedder)
+    def key_sentences(
+        self, query: str, passages: Sequence[Passage], *, limit: int = 5, per_article: int = 2
+    ) -> list[tuple[int, str]]:
+        """The passages' sentences that answer the query between them (index/focus.py)."""
+        return key_sentences(self._query_vector(query), passages, self.embedder, limit=limit, per_article=per_article)
 
     def _fuse(self, query: str, vector: np.ndarray, params: RetrievalParams) -> list[Passage]:
         dense = self._dense(vector, params.candidates) if params.dense_weight else []

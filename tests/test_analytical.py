@@ -7,7 +7,7 @@ import pytest
 from chat.citations import answer_lines, split_sentences
 from chat.eval_metrics import Question, judge, summarize
 from chat.eval_metrics import Result as EvalResult
-from chat.kind import CHANGE, COMPARISON, EXPLANATION, FACT, question_kind
+from chat.kind import CHANGE, COMPARISON, EXPLANATION, FACT, REASON, question_kind
 from chat.prompt import POINTS_REMINDER, REMINDER, arrange_by_date, date_key
 from index.types import Chunk, Passage
 
@@ -17,7 +17,10 @@ from index.types import Chunk, Passage
     ("How has the Astana process evolved?", CHANGE),
     ("Compare how the articles judge the future of Turkish-Russian cooperation.", COMPARISON),
     ("What is the difference between the Turkish and the Russian aims in Syria?", COMPARISON),
-    ("why did Erdogan pivot after 2016?", EXPLANATION),
+    ("why did Erdogan pivot after 2016?", REASON),  # answered as a fact, with every check
+    ("Why did OPEC raise the price of oil to $5.11?", REASON),
+    ("How far from Warsaw does the Vistula river's environment change noticeably?", FACT),
+    ("Compared to Smeaton's engine, how much coal did Watt's engine use?", FACT),
     ("What are the main disagreements between Turkey and Russia?", EXPLANATION),
     ("To what extent did Turkey turn away from the West?", EXPLANATION),
     ("How many Turkish soldiers died in Idlib?", FACT),
@@ -27,6 +30,13 @@ from index.types import Chunk, Passage
 ])  # fmt: skip
 def test_question_kinds(question, kind):
     assert question_kind(question) == kind
+
+
+def _form(pipeline, form: str) -> None:
+    from dataclasses import replace
+
+    analytical = replace(pipeline.answering.analytical, form=form)
+    pipeline.answering = replace(pipeline.answering, analytical=analytical)
 
 
 def _passage(source: str, date: str | None, start: int, rank: int) -> Passage:
@@ -65,6 +75,7 @@ def test_an_analytical_question_reads_several_articles_and_answers_in_points(cor
         "- The moon is made of cheese [1]."
     )
     pipeline, generator = make_pipeline(corpus, [reply], k=3)
+    _form(pipeline, "free")
     question = "Compare how the bridge and the museum were paid for."
     stream = pipeline.stream(question)
     assert len({p.chunk.source for p in stream.passages}) == 2  # both articles, though one ranks higher
@@ -84,7 +95,7 @@ def test_analytical_answers_off_answers_every_question_as_a_fact(corpus, make_pi
 
     pipeline, generator = make_pipeline(corpus, ["The region pays [1]."])
     pipeline.answering = replace(pipeline.answering, analytical=replace(pipeline.answering.analytical, enabled=False))
-    answer = pipeline.ask("Why does the region pay for the bridge?")
+    answer = pipeline.ask("What are the main reasons the region pays for the bridge?")
     assert answer.kind == FACT and generator.prompts[-1][-1].content.endswith(REMINDER)
 
 
@@ -106,21 +117,43 @@ def test_point_coverage_and_articles_cited_are_measured(corpus, make_pipeline):
 
 
 def test_the_extractive_form_quotes_each_articles_key_sentence_then_the_models_line(corpus, make_pipeline):
-    from dataclasses import replace
 
     pipeline, generator = make_pipeline(corpus, ["The regional government pays for the bridge [1]."], k=3)
-    analytical = replace(pipeline.answering.analytical, form="extractive")
-    pipeline.answering = replace(pipeline.answering, analytical=analytical)
+    assert pipeline.answering.analytical.form == "extractive"  # the default
     stream = pipeline.stream("Compare how the bridge and the museum were paid for.")
     pieces = list(stream)
     answer = stream.answer()
     assert pieces[0].startswith("- \u201c") and generator.prompts[-1][-1].content.endswith(REMINDER)
     lines = answer.text.split("\n")
-    assert len(lines) == 3 and all(line.startswith("- \u201c") for line in lines[:2])
-    assert lines[2].startswith("The regional government pays for the bridge [")
-    for line in lines[:2]:  # each quote is the exact words of the passage it cites
+    assert 3 <= len(lines) <= 6 and all(line.startswith("- \u201c") for line in lines[:-1])
+    assert lines[-1].startswith("The regional government pays for the bridge [")
+    assert len(set(lines)) == len(lines)  # no sentence quoted twice
+    for line in lines[:-1]:  # each quote is the exact words of the passage it cites
         n = int(line.rsplit("[", 1)[1].rstrip("]."))
         quote = line[3 : line.index("\u201d")]
         assert " ".join(quote.split()) in " ".join(answer.passages[n - 1].chunk.text.split())
     assert {c.source for c in answer.citations} == {"harbor.txt", "museum.md"}
     assert answer.tokens.completion > 0 and not answer.refused
+
+
+def test_free_points_stop_at_five_and_at_a_repeated_line(corpus, make_pipeline):
+    lead = "The region and donors paid [1].\n"
+    point = "- The regional government pays most of the 40 million euros [1].\n"
+    others = "".join(f"- Private donors paid {n} million euros for the museum [2].\n" for n in (12, 13, 14, 15, 16))
+    question = "Compare how the bridge and the museum were paid for."
+    pipeline, generator = make_pipeline(corpus, [lead + point + others], k=3)
+    _form(pipeline, "free")
+    answer = pipeline.ask(question)
+    assert sum(line.startswith("- ") for line in answer.raw_text.split("\n")) == 5  # cut where a sixth began
+    generator.replies = [lead + point + point + others]
+    answer = pipeline.ask(question)
+    assert "Private donors" not in answer.raw_text  # a looping model is cut at its first repeat
+    shown = answer.text.split("\n")
+    assert len(shown) == len(set(shown)) == 2  # ... and the repeated point is not shown twice
+
+
+def test_a_why_question_is_answered_as_a_fact_with_every_check(corpus, make_pipeline):
+    pipeline, generator = make_pipeline(corpus, ["The regional government pays most of the cost [2]."])
+    answer = pipeline.ask("Why does the regional government pay for the bridge?")
+    assert answer.kind == REASON and generator.prompts[-1][-1].content.endswith(REMINDER)
+    assert [v.check for v in answer.verdicts] == ["supported", "grounded", "answers_the_form", "confident"]

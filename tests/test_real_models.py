@@ -286,3 +286,16 @@ def test_e5_small_embeds_queries_and_passages_apart():
     assert passages.shape == (2, 384) and np.allclose(np.linalg.norm(passages, axis=1), 1, atol=1e-4)
     assert (passages @ query).argmax() == 0
     assert embedder.count_tokens("hello world") > 2
+
+
+def test_an_analytical_question_is_answered_from_several_articles_in_quoted_points(real_pipeline):
+    """A change over time: points quoted from at least two articles (each the exact words of the
+    passage it cites), then the model's connecting line; never refused."""
+    answer = real_pipeline.ask("How did relations between Turkey and Russia change between 2016 and 2020?")
+    assert answer.kind == "change" and not answer.refused, answer.text
+    points = [line for line in answer.text.split("\n") if line.startswith("- \u201c")]
+    assert len(points) >= 2 and len({c.source for c in answer.citations}) >= 2, answer.text
+    for point in points:
+        quote, n = point[3 : point.rindex("\u201d")], int(point.rsplit("[", 1)[1].rstrip("]."))
+        assert canonical(quote) in canonical(answer.passages[n - 1].chunk.text), point
+    assert all(s.supported for s in answer.sentences if s.text.startswith("\u201c"))

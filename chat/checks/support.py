@@ -20,7 +20,7 @@ from chat.checks.words import figures, stated, terms
 from chat.citations import answer_lines, cited_numbers, join_lines, strip_markers
 from chat.types import SentenceSupport, Verdict
 from index.chunk import sentence_spans
-from index.text import normalize
+from index.text import canonical, normalize
 from index.types import Passage
 
 NAME = "supported"
@@ -105,9 +105,15 @@ def check_support(
     report: list[SentenceSupport] = []
     lines = answer_lines(text)
     kept_by_line: list[list[str]] = [[] for _ in lines]
+    said: set[str] = set()
     for kept, (_, sentences) in zip(kept_by_line, lines, strict=True):
         for sentence in sentences:
             body = strip_markers(sentence).strip()
+            key = canonical(body).strip(" .!?\"'")  # a quoted point and the same words unquoted are one
+            if key in said:  # said before (a looping model): dropped, not repeated
+                report.append(SentenceSupport(sentence, (), None, 0.0, None, None, None, None, False))
+                continue
+            said.add(key)
             words = terms(body) - asked
             if not words and terms(body):  # only restates the question: no answer in it
                 report.append(SentenceSupport(sentence, (), None, 0.0, None, None, None, None, False))
