@@ -31,15 +31,16 @@ from models.generator import Generation, Generator, Message
 
 @dataclass(frozen=True, slots=True)
 class AnalyticalParams:
-    """How explanation, comparison and change-over-time questions are answered (chat/kind.py)."""
+    """How overview, comparison and change-over-time questions are answered (chat/kind.py)."""
 
     enabled: bool = True  # False answers every question as a fact
     k: int = 6  # passages the model reads (focused, as for facts)
     per_article: int = 2  # at most this many from one article while others have candidates
     max_tokens: int = 320  # a lead sentence and up to five points
-    # "free": the model writes the lead and the points. "extractive": each article's sentence
-    # closest to the question, quoted as a point, then the model's short answer as the
-    # connecting line (at most `extractive_tokens`).
+    # "extractive": up to `points` sentences of the passages that answer the question between
+    # them (maximal marginal relevance, at most `per_article` from one article), quoted as
+    # points, then the model's short answer as the connecting line (at most
+    # `extractive_tokens`). "free": the model writes a lead and the points (`max_tokens`).
     form: str = "extractive"
     extractive_tokens: int = 80
     points: int = 5  # extractive: sentences quoted (index/focus.key_sentences)
