@@ -19,7 +19,7 @@ from chat.checks.verify import Verifier, evidence, verifier
 from chat.checks.words import Vocabulary
 from chat.citations import attach_citations, clean_markers, is_refusal, resolve
 from chat.errors import QuestionError
-from chat.kind import ANALYTICAL, CHANGE, FACT, question_kind
+from chat.kind import ANALYTICAL, CHANGE, EXPLANATION, FACT, REASON, question_kind
 from chat.prompt import REFUSAL, arrange, arrange_by_date, build_messages
 from chat.types import Answer, Citation, SentenceSupport, Timings, Tokens, Verdict
 from index.keyword import tokenize
@@ -44,6 +44,10 @@ class AnalyticalParams:
     form: str = "extractive"
     extractive_tokens: int = 80
     points: int = 5  # extractive: sentences quoted (index/focus.key_sentences)
+    # "Why" questions (chat/kind.py REASON) are answered as facts, with every check deciding
+    # whether the passages answer them; with `reason_evidence`, an answer that passes is
+    # followed by up to `points` quoted sentences from a wider, several-article retrieval.
+    reason_evidence: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +74,12 @@ class AnswerParams:
     analytical: AnalyticalParams = AnalyticalParams()
 
 
+# Evidence after a checked answer: the passages it may cite (the ones the model read first, the
+# same numbers) and the quoted sentences, numbered into them.
+# The answer's own supporting words are not quoted again.
+Evidence = Callable[[tuple[Passage, ...], tuple[str, ...]], tuple[tuple[Passage, ...], Sequence[tuple[int, str]]]]
+
+
 # Streamed between an answer the checks rejected and the second pass that replaces it, so the
 # reader sees why a second answer follows the first.
 RETRY_NOTE = "\n\n(The passages do not back that answer; asking the model again.)\n\n"
@@ -94,8 +104,11 @@ class AnswerStream:
         retry_after: frozenset[str] | None = None,
         kind: str = FACT,
         checks: tuple[Check, ...] = CHECKS,
+        evidence: Evidence | None = None,
     ) -> None:
         self.question = question
+        self._evidence = evidence
+        self._evidence_lines: list[str] = []  # quoted after an answer the checks kept
         self.kind = kind
         self._checks = checks
         self._retry = retry
@@ -120,6 +133,30 @@ class AnswerStream:
         self._checked: Checked | None = None
 
     def _iterate(self) -> PyGenerator[str, None, None]:
+        yield from self._passes_()
+        yield from self._quote_evidence()
+
+    def _quote_evidence(self) -> Iterator[str]:
+        """After an answer the checks keep, its evidence as quoted points (never after a refusal)."""
+        checked = self._check()
+        if self._evidence is None or self._generation is None or checked.refused:
+            return
+        # What the answer already rests on is not quoted again.
+        cited = tuple(s.quote for s in checked.sentences if s.supported and s.quote)
+        passages, quotes = self._evidence(self.passages, cited)
+        # Only the passages a quote cites join the answer's; the first ones keep their numbers.
+        numbers = {n: n for n in range(1, len(self.passages) + 1)}
+        kept = list(self.passages)
+        for n, _ in quotes:
+            if n not in numbers:
+                kept.append(passages[n - 1])
+                numbers[n] = len(kept)
+        self.passages = tuple(kept)
+        self._evidence_lines = [f"- \u201c{sentence.strip(_QUOTES)}\u201d [{numbers[n]}]" for n, sentence in quotes]
+        if self._evidence_lines:
+            yield from self._emit(["\n\n" + "\n".join(self._evidence_lines)])
+
+    def _passes_(self) -> PyGenerator[str, None, None]:
         if self._generation is None:  # nothing retrieved: refuse without asking the model
             self._ttft = time.perf_counter() - self._started
             self._pieces.append(REFUSAL)
@@ -210,10 +247,14 @@ class AnswerStream:
         total = time.perf_counter() - self._started
         raw = "".join(self._pieces).strip()
         checked = self._check()
+        text, citations = checked.text, checked.citations
+        if self._evidence_lines and not checked.refused:
+            text = text + "\n" + "\n".join(self._evidence_lines)
+            citations = resolve(text, self.passages)
         return Answer(
             question=self.question,
-            text=checked.text,
-            citations=checked.citations,
+            text=text,
+            citations=citations,
             refused=checked.refused,
             passages=self.passages,
             timings=Timings(self._retrieve_s, self._ttft if self._ttft is not None else total, total),
@@ -323,7 +364,8 @@ class Pipeline:
         if keyword is None:
             return None
         if self._corpus_words is None or self._corpus_words[0] is not keyword:
-            self._corpus_words = (keyword, Vocabulary.of(" ".join(keyword.terms)))
+            chunks = getattr(self.searcher.store, "chunks", ())
+            self._corpus_words = (keyword, Vocabulary.of_corpus(keyword.terms, (c.text for c in chunks)))
         return self._corpus_words[1]
 
     def check_question(self, question: str) -> str:
@@ -410,7 +452,26 @@ class Pipeline:
             retry_after=self.answering.second_pass_after,
             kind=kind,
             checks=ANALYTICAL_CHECKS if points else CHECKS,
+            evidence=self._reason_evidence(question) if kind == REASON and wide.reason_evidence else None,
         )
+
+    def _reason_evidence(self, question: str) -> Evidence:
+        """Quoted evidence for a "why" answer: sentences from the read passages and a wider
+        retrieval drawing on several articles, chosen as for an analytical answer."""
+        wide = self.answering.analytical
+
+        def evidence(
+            read: tuple[Passage, ...], cited: tuple[str, ...]
+        ) -> tuple[tuple[Passage, ...], Sequence[tuple[int, str]]]:
+            shown = {p.chunk.id for p in read}
+            more = [p for p in self.retrieve(question, kind=EXPLANATION) if p.chunk.id not in shown]
+            passages = (*read, *more)
+            quotes = self.searcher.key_sentences(
+                question, passages, limit=wide.points, per_article=wide.per_article, exclude=cited
+            )
+            return passages, quotes
+
+        return evidence
 
     def _second_pass_allowed(self, question: str, passages: Sequence[Passage]) -> bool:
         """The passages match the question well enough to ask again after a refusal or a rejected answer."""

@@ -10,7 +10,9 @@ between them, so they get evidence from several articles and an answer of cited 
 
 "Why" questions stay on the factoid path: in two SQuAD 2.0 development splits (evals/squad_dev.py),
 13 of the 18 "why" questions are unanswerable near misses, and the points form has no abstention
-beyond names no article uses (docs/EVALUATION.md, analytical questions).
+beyond names no article uses (docs/EVALUATION.md, analytical questions). So the factoid answer
+and its checks decide whether the articles answer a "why" question; only an answer they keep
+is followed by quoted evidence from several articles (chat/ask.py, `reason_evidence`).
 """
 
 from __future__ import annotations

@@ -107,7 +107,7 @@ def corpus_words(corpus: Path) -> Vocabulary:
     """The corpus's terms as the keyword index holds them (what `Pipeline.corpus_words` gives)."""
     if corpus not in _CORPUS_WORDS:
         texts = [p.read_text(encoding="utf-8") for p in sorted(corpus.iterdir()) if p.suffix in (".txt", ".md")]
-        _CORPUS_WORDS[corpus] = Vocabulary.of(" ".join(KeywordIndex.build(texts).terms))
+        _CORPUS_WORDS[corpus] = Vocabulary.of_corpus(KeywordIndex.build(texts).terms, texts)
     return _CORPUS_WORDS[corpus]
 
 

@@ -87,6 +87,7 @@ def key_sentences(
     limit: int = 5,
     per_article: int = 2,
     diversity: float = 0.3,
+    exclude: Sequence[str] = (),
 ) -> list[tuple[int, str]]:
     """Up to `limit` sentences of the passages that answer the question between them, as
     (1-based passage number, sentence), in passage order: the extractive form of an
@@ -95,16 +96,19 @@ def key_sentences(
     Chosen by maximal marginal relevance (Carbonell and Goldstein, 1998): each next sentence
     maximizes (1 - diversity) * cosine to the question - diversity * its highest cosine to a
     sentence already chosen, so a second sentence saying the same thing loses to one that adds
-    a point. Articles not yet quoted go first; at most `per_article` from one article.
+    a point. Articles not yet quoted go first; at most `per_article` from one article. A
+    sentence within one of `exclude` (the words an answer already quotes) is not chosen.
     """
     candidates: list[tuple[int, str, str]] = []  # (passage number, source, sentence)
-    seen: set[str] = set()
+    said = [canonical(text) for text in exclude]
+    seen: set[str] = set(said)
     for n, passage in enumerate(passages, start=1):
         text = passage.chunk.text
         for s, e in sentence_spans(text, 0, len(text)):
             sentence = " ".join(text[s:e].split())
-            if canonical(sentence) not in seen and len(sentence.split()) >= 5:
-                seen.add(canonical(sentence))
+            key = canonical(sentence)
+            if key not in seen and len(sentence.split()) >= 5 and not any(key in text for text in said):
+                seen.add(key)
                 candidates.append((n, passage.chunk.source, sentence))
     if not candidates:
         return []

@@ -61,10 +61,17 @@ class HybridSearcher:
         return self.store.sparse.top(terms, weights, n)
 
     def key_sentences(
-        self, query: str, passages: Sequence[Passage], *, limit: int = 5, per_article: int = 2
+        self,
+        query: str,
+        passages: Sequence[Passage],
+        *,
+        limit: int = 5,
+        per_article: int = 2,
+        exclude: Sequence[str] = (),
     ) -> list[tuple[int, str]]:
         """The passages' sentences that answer the query between them (index/focus.py)."""
-        return key_sentences(self._query_vector(query), passages, self.embedder, limit=limit, per_article=per_article)
+        vector = self._query_vector(query)
+        return key_sentences(vector, passages, self.embedder, limit=limit, per_article=per_article, exclude=exclude)
 
     def _fuse(self, query: str, vector: np.ndarray, params: RetrievalParams) -> list[Passage]:
         dense = self._dense(vector, params.candidates) if params.dense_weight else []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from chat.citations import answer_lines, split_sentences
@@ -157,3 +159,49 @@ def test_a_why_question_is_answered_as_a_fact_with_every_check(corpus, make_pipe
     answer = pipeline.ask("Why does the regional government pay for the bridge?")
     assert answer.kind == REASON and generator.prompts[-1][-1].content.endswith(REMINDER)
     assert [v.check for v in answer.verdicts] == ["supported", "grounded", "answers_the_form", "confident"]
+
+
+def _quoted(answer) -> list[tuple[str, int]]:
+    """The quoted points of an answer: (quote, passage number)."""
+    found = []
+    for line in answer.text.split("\n"):
+        if line.startswith("- \u201c"):
+            found.append((line[3 : line.index("\u201d")], int(line.rsplit("[", 1)[1].rstrip("]."))))
+    return found
+
+
+def test_a_kept_why_answer_is_followed_by_quoted_evidence_from_several_articles(corpus, make_pipeline):
+    pipeline, generator = make_pipeline(corpus, ["The regional government pays most of the cost [2]."])
+    stream = pipeline.stream("Why does the regional government pay for the bridge and donors for the museum?")
+    read = len(stream.passages)
+    pieces = list(stream)
+    answer = stream.answer()
+    assert not answer.refused, answer.verdicts
+    assert answer.text.split("\n")[0] == "The regional government pays most of the cost [2]."
+    assert pieces[-1].startswith("\n\n- \u201c")  # the evidence streams after the checked answer
+    quotes = _quoted(answer)
+    assert 2 <= len(quotes) <= pipeline.answering.analytical.points
+    for quote, n in quotes:  # each quote is the exact words of the passage it cites
+        assert " ".join(quote.split()) in " ".join(answer.passages[n - 1].chunk.text.split())
+    assert len({answer.passages[n - 1].chunk.source for _, n in quotes}) >= 2
+    rests_on = [" ".join(s.quote.split()) for s in answer.sentences if s.supported and s.quote]
+    assert rests_on and not any(" ".join(q.split()) in r for q, _ in quotes for r in rests_on)  # not quoted twice
+    # Passages the model did not read join the answer only when quoted, after the ones it read.
+    extra = set(range(read + 1, len(answer.passages) + 1))
+    assert extra <= {n for _, n in quotes}
+    assert {c.n for c in answer.citations} == {2} | {n for _, n in quotes}
+    assert f"[{read + 1}]" not in generator.prompts[-1][-1].content  # the model read only the first ones
+
+
+def test_a_refused_why_answer_quotes_nothing(corpus, make_pipeline):
+    pipeline, _ = make_pipeline(corpus, ["The articles do not say."])
+    pipeline.answering = replace(pipeline.answering, second_pass_min_dense=None, second_pass_min_coverage=None)
+    stream = pipeline.stream("Why does the regional government pay for the bridge?")
+    pieces = list(stream)
+    answer = stream.answer()
+    assert answer.refused and "\u201c" not in "".join(pieces) + answer.text
+    # ... and an answer the checks reject is refused without evidence too.
+    pipeline, _ = make_pipeline(corpus, ["The moon is made of green cheese [1]."])
+    pipeline.answering = replace(pipeline.answering, second_pass_min_dense=None, second_pass_min_coverage=None)
+    answer = pipeline.ask("Why does the regional government pay for the bridge?")
+    assert answer.refused and "\u201c" not in answer.text

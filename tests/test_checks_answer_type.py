@@ -32,6 +32,8 @@ from chat.checks.answer_type import states_what_is_asked
         ("In which year did the dispute start?", "It started in the early 1990s [2]."),
         ("In which month did fighting start?", "Fighting started in late September [2]."),
         ("What day did the talks start?", "The talks started on Monday [1]."),  # a day may be a weekday
+        ("How many layers did it evolve into?", "It evolved into a seven-layer protocol [3]."),  # hyphenated
+        ("How long did the war last?", "It was a two-year war [1]."),
     ],
 )
 def test_answers_that_state_what_is_asked(question, answer):

@@ -126,3 +126,23 @@ def test_figures_a_sentence_states_keep_their_magnitude():
         "54 billion", "2000 thousand", "46 percent", "12",
     }  # fmt: skip
     assert stated("5 millionaires, 7%") == {"5", "7 percent"}  # a magnitude is a whole word
+
+
+def test_a_bare_answer_is_attributed_to_the_passage_that_answers_the_question():
+    original = (
+        "Hartmanis and Stearns wrote the seminal paper in 1965. "
+        "Also, in 1965 Edmonds defined a good algorithm as one with polynomial running time."
+    )
+    split = original.index("Also")
+    texts = [original[:split].strip(), original[split:]]
+    passages = [
+        Passage(Chunk(f"c.txt:{a}-{b}", "c.txt", "T", None, a, b, t), n, 0.1, None, None)
+        for n, (a, b, t) in enumerate([(0, split - 1, texts[0]), (split, len(original), texts[1])], start=1)
+    ]
+    question = "In what year did Edmonds characterize a good algorithm?"
+    text, (sentence,) = check_support("1965 [1]", passages, lambda s: original, SupportParams(), question=question)
+    assert text == "1965 [2]" and sentence.passage == 2  # both say 1965; only [2] is about Edmonds
+    text, (sentence,) = check_support(
+        "1965 [1]", passages, lambda s: original, SupportParams(), question="When was the paper written?"
+    )
+    assert text == "1965 [1]" and sentence.passage == 1  # no better context elsewhere: the citation stays

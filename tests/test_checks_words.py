@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chat.checks.words import Vocabulary, figures, pins, stated
+from index.keyword import KeywordIndex
 
 
 def pinned(question: str) -> list[tuple[str, str]]:
@@ -78,3 +79,12 @@ def test_wire_copy_figures_keep_their_magnitude():
     assert stated("about 21 million dollars") == {"21 million"}
     assert "21 million" in figures("profit of 21 mln dlrs") and "74 percent" in figures("up 74 pct")
     assert "3 billion" in figures("3 bln") and "7 percent" in figures("7 per cent")
+
+
+def test_a_corpus_knows_its_figures_as_its_texts_write_them():
+    texts = ["By 1883, engines that could provide 10,000 hp had become feasible."]
+    corpus = Vocabulary.of_corpus(KeywordIndex.build(texts).terms, texts)
+    (pin,) = pins("As of what year were 10000 horsepower engines available?")
+    assert corpus.count(pin) == 1
+    (absent,) = pins("As of what year were 20000 horsepower engines available?")
+    assert corpus.count(absent) == 0

@@ -95,3 +95,16 @@ def test_sentences_far_below_the_best_of_all_passages_are_left_out_but_each_pass
     assert b.shown_text == "The bridge cost was set by the mayor. The mayor praised the bridge. …"
     _, b = focus_passages(query, [strong, weak], embedder, FocusParams(0.5, global_margin=0.15))
     assert b.shown_text == "The bridge cost was set by the mayor. …"
+
+
+def test_key_sentences_leave_out_what_an_answer_already_quotes():
+    from index.focus import key_sentences
+
+    embedder = AxisEmbedder()
+    text = "The bridge will cost 40 million euros. The mayor praised the new bridge today. The weather was bad all week."
+    query = embedder.embed_query("bridge cost")
+    chosen = key_sentences(query, [_passage(text)], embedder, limit=1, per_article=2)
+    assert chosen == [(1, "The bridge will cost 40 million euros.")]
+    quoted = "The bridge will cost 40 million euros. The mayor praised the new bridge today."
+    again = key_sentences(query, [_passage(text)], embedder, limit=1, per_article=2, exclude=[quoted])
+    assert again == [(1, "The weather was bad all week.")]  # both others are within the quote

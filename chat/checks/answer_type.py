@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 
 from chat.checks import Draft
-from chat.checks.words import MAGNITUDES, SPELLED_NUMBERS, STOPWORDS, pins, words
+from chat.checks.words import MAGNITUDES, SPELLED_NUMBERS, STOPWORDS, pins, with_parts, words
 from chat.citations import strip_markers
 from chat.types import Verdict
 from index.keyword import tokenize
@@ -92,7 +92,7 @@ def states_what_is_asked(question: str, answer: str) -> bool:
     month, and the answer says no such thing."""
     asked = words(question)
     answer = strip_markers(answer)  # "[1]" is not a figure
-    said = words(answer)
+    said = with_parts(answer)
     phrase = _counted(asked)
     if phrase is not None:
         counted = set(tokenize(" ".join(phrase)))
@@ -111,7 +111,7 @@ def states_what_is_asked(question: str, answer: str) -> bool:
         )
     if any(a == "how" and b == "long" for a, b in zip(asked, asked[1:], strict=False)):
         since = any(w == "since" and any(map(_is_figure, said[i + 1 : i + 4])) for i, w in enumerate(said))
-        return since or any(stem in _UNITS for stem in tokenize(answer))
+        return since or any(stem in _UNITS for stem in tokenize(" ".join(said)))  # "a two-year war"
     for a, b in zip(asked, asked[1:], strict=False):
         if a in ("what", "which") and b in _CALENDAR:
             return _CALENDAR[b](said)

@@ -137,6 +137,7 @@ def check_support(
                     SentenceSupport(sentence, tuple(cited), None, scores[chosen], None, None, None, None, False)
                 )
                 continue
+            chosen = _in_context(chosen, scores, asked, passages)
             if chosen not in cited:
                 sentence = _recite(sentence, chosen)
             span = _best_span(words, passages[chosen - 1], source_text)
@@ -155,6 +156,18 @@ def check_support(
             )
             kept.append(sentence)
     return join_lines([(prefix, kept) for (prefix, _), kept in zip(lines, kept_by_line, strict=True)]), tuple(report)
+
+
+def _in_context(chosen: int, scores: dict[int, float], asked: set[str], passages: Sequence[Passage]) -> int:
+    """Of the passages that back a sentence as well as `chosen` does, the one that also holds
+    most of the question's words: "1965 [1]" for "In what year did Edmonds characterize a
+    'good' algorithm?" is backed by every passage with a 1965, but states the answer only in
+    the one about Edmonds (external set). Ties keep `chosen`."""
+    if not asked:
+        return chosen
+    context = {n: len(asked & terms(passages[n - 1].chunk.text)) for n in scores if scores[n] >= scores[chosen]}
+    best = max(context, key=lambda n: (context[n], scores[n], n == chosen))
+    return best if context[best] > context[chosen] else chosen
 
 
 def _recite(sentence: str, n: int) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from index.keyword import tokenize
@@ -37,6 +38,12 @@ def base(word: str) -> str:
             return word[:-1] if len(word) > 4 and word[-1] == word[-2] else word  # "planned" -> "plan"
     # "approve" meets "approved" (-> "approv"), "state" meets "stated".
     return word[:-1] if len(word) > 4 and word.endswith("e") else word
+
+
+def with_parts(text: str) -> list[str]:
+    """`words`, each hyphenated one followed by its parts: "a seven-layer protocol" -> a,
+    seven-layer, seven, layer, protocol (so "seven layers" is said; external set)."""
+    return [p for w in words(text) for p in ([w, *(q for q in re.split(r"[-']", w) if q)] if "-" in w else [w])]
 
 
 # ---- figures -------------------------------------------------------------------------------
@@ -206,6 +213,17 @@ class Vocabulary:
         for figure in figures(text):
             numbers[figure] = max(numbers[figure], 1)
         return cls(tuple(found), counts, stems, numbers)
+
+    @classmethod
+    def of_corpus(cls, terms: Iterable[str], texts: Iterable[str]) -> Vocabulary:
+        """A whole corpus: its keyword index's terms, and its figures as its texts write them.
+        The terms alone split "10,000" into "10" and "000", so "10000 horsepower" would be a
+        figure no article gives (external set: "engines that could provide 10,000 hp")."""
+        vocabulary = cls.of(" ".join(terms))
+        for text in texts:
+            for figure in figures(text):
+                vocabulary.figures[figure] += 1
+        return vocabulary
 
     def count(self, pin: Pin) -> int:
         """How often the pin occurs: the count of its rarest part (0 when a part is missing)."""
