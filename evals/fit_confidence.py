@@ -90,6 +90,9 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=confidence.MODEL_FILE)
     parser.add_argument("--skip", nargs="*", default=[], help="checks left out (to measure a configuration)")
+    parser.add_argument(
+        "--features", nargs="*", default=None, help="signals to fit on (default: every one in confidence.FEATURES)"
+    )
     args = parser.parse_args()
 
     rows: list[dict] = []
@@ -105,7 +108,10 @@ def main() -> None:
         answerable += a
         refused += ra
         unanswerable += u
-    names = tuple(confidence.FEATURES)
+    names = tuple(args.features or confidence.FEATURES)
+    unknown = set(names) - set(confidence.FEATURES)
+    if unknown:
+        parser.error(f"unknown features: {', '.join(sorted(unknown))} (known: {', '.join(confidence.FEATURES)})")
     x = np.array([[row[n] for n in names] for row in rows], dtype=np.float64)
     y = np.array(labels, dtype=np.float64)
     means = x.mean(axis=0)

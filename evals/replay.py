@@ -38,7 +38,14 @@ def _passage(record: dict, corpus: Path, texts: dict[str, str]) -> Passage:
     start, end = (int(x) for x in record["chunk_id"].rsplit(":", 1)[1].split("-"))
     text = record.get("text") or normalize_lines(texts[source][start:end])
     chunk = Chunk(record["chunk_id"], source, record.get("title", ""), None, start, end, text)
-    return Passage(chunk, record["rank"], record["score"], record.get("dense_score"), record.get("keyword_score"))
+    return Passage(
+        chunk,
+        record["rank"],
+        record["score"],
+        record.get("dense_score"),
+        record.get("keyword_score"),
+        sparse_score=record.get("sparse_score"),
+    )
 
 
 DEFAULT_SUPPORT = SupportParams()
