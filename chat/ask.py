@@ -19,7 +19,7 @@ from chat.checks.verify import Verifier, evidence, verifier
 from chat.checks.words import Vocabulary
 from chat.citations import attach_citations, clean_markers, is_refusal, resolve
 from chat.errors import QuestionError
-from chat.kind import ANALYTICAL, CHANGE, EXPLANATION, FACT, REASON, question_kind
+from chat.kind import ANALYTICAL, CHANGE, FACT, REASON, question_kind
 from chat.prompt import REFUSAL, arrange, arrange_by_date, build_messages
 from chat.types import Answer, Citation, SentenceSupport, Timings, Tokens, Verdict
 from index.keyword import tokenize
@@ -74,9 +74,9 @@ class AnswerParams:
     analytical: AnalyticalParams = AnalyticalParams()
 
 
-# Evidence after a checked answer: the passages it may cite (the ones the model read first, the
-# same numbers) and the quoted sentences, numbered into them.
-# The answer's own supporting words are not quoted again.
+# Evidence after a checked answer, given the passages the model read and the answer's own
+# supporting words (not quoted again): the passages it may cite (the read ones first, with
+# their numbers) and the quoted sentences, numbered into them.
 Evidence = Callable[[tuple[Passage, ...], tuple[str, ...]], tuple[tuple[Passage, ...], Sequence[tuple[int, str]]]]
 
 
@@ -138,8 +138,10 @@ class AnswerStream:
 
     def _quote_evidence(self) -> Iterator[str]:
         """After an answer the checks keep, its evidence as quoted points (never after a refusal)."""
+        if self._evidence is None or self._generation is None:
+            return
         checked = self._check()
-        if self._evidence is None or self._generation is None or checked.refused:
+        if checked.refused:
             return
         # What the answer already rests on is not quoted again.
         cited = tuple(s.quote for s in checked.sentences if s.supported and s.quote)
@@ -464,7 +466,11 @@ class Pipeline:
             read: tuple[Passage, ...], cited: tuple[str, ...]
         ) -> tuple[tuple[Passage, ...], Sequence[tuple[int, str]]]:
             shown = {p.chunk.id for p in read}
-            more = [p for p in self.retrieve(question, kind=EXPLANATION) if p.chunk.id not in shown]
+            # Quotes are chosen from whole chunks: no focusing (it would embed their sentences twice).
+            params = replace(
+                self.retrieval, k=wide.k, per_article=wide.per_article, focus=replace(self.retrieval.focus, margin=None)
+            )
+            more = [p for p in arrange(self.searcher.search(question, params)) if p.chunk.id not in shown]
             passages = (*read, *more)
             quotes = self.searcher.key_sentences(
                 question, passages, limit=wide.points, per_article=wide.per_article, exclude=cited

@@ -114,7 +114,7 @@ def key_sentences(
     """
     candidates: list[tuple[int, str, str]] = []  # (passage number, source, sentence)
     said = [canonical(text) for text in exclude]
-    seen: set[str] = set(said)
+    seen: set[str] = set()
     for n, passage in enumerate(passages, start=1):
         text = passage.chunk.text
         for s, e in sentence_spans(text, 0, len(text)):
