@@ -20,8 +20,9 @@ import shutil
 
 from benchmarks.common import Options, Report, folder_size, python_child
 from benchmarks.corpus import write_corpus
+from index.builds import live_build
 from index.chunk import ChunkingParams
-from index.store import EXACT_LIMIT, _live_build, read_manifest
+from index.store import EXACT_LIMIT, read_manifest
 
 
 def _count_tokens(fake: bool):  # type: ignore[no-untyped-def]
@@ -83,7 +84,7 @@ def run(options: Options, *, reuse_index: bool = False, compare: bool = True) ->
             "target >= 0.90",
         )
         report.add("build process peak RSS", built["peak_rss_mb"], "MB")
-    live = _live_build(index_dir)
+    live = live_build(index_dir)
     assert live is not None
     sizes = folder_size(live)
     report.data["index_files"] = sizes

@@ -26,11 +26,12 @@ import numpy as np
 from benchmarks.build import phases
 from benchmarks.common import SHOWCASE, emit, library_threads, median, peak_rss_mb, percentile, set_library_threads
 from benchmarks.corpus import queries as make_queries
+from index.builds import live_build
 from index.chunk import ChunkingParams
 from index.focus import FocusParams
 from index.keyword import KeywordIndex, tokenize
 from index.search import HybridSearcher, RetrievalParams
-from index.store import _live_build, build_index, load_index
+from index.store import build_index, load_index
 
 CANDIDATES = RetrievalParams().candidates  # 20 from each list, as the product searches
 
@@ -83,7 +84,7 @@ def build(
         "build_peak_rss_mb": peak_rss_mb(),
         "torch_threads": threads or "default",
     }
-    live = _live_build(index_dir)
+    live = live_build(index_dir)
     assert live is not None
     # The phases other than embedding, timed once more (embedding = the rest of build_s).
     split, texts = phases(corpus, embedder, ChunkingParams(), np.load(live / "vectors.npy"))

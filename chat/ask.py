@@ -8,6 +8,7 @@ with checked citations. `Pipeline.ask(question)` does both in one call.
 from __future__ import annotations
 
 import time
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from collections.abc import Generator as PyGenerator
 from dataclasses import dataclass, replace
@@ -50,10 +51,13 @@ class AnalyticalParams:
     reason_evidence: bool = True
 
 
+MAX_QUESTION_CHARS = 1000
+
+
 @dataclass(frozen=True, slots=True)
 class AnswerParams:
     max_tokens: int = 200  # answers are one to three sentences; 200 tokens ~ 150 words
-    max_question_chars: int = 1000
+    max_question_chars: int = MAX_QUESTION_CHARS
     support: SupportParams = SupportParams()
     # When the model refuses although a passage matches the question this well (cosine), or
     # answers with nothing the checks keep (say, the question restated), it is asked once
@@ -345,6 +349,27 @@ def check_answer(
     )
 
 
+def check_question(question: str, limit: int = MAX_QUESTION_CHARS) -> str:
+    """The question with its whitespace collapsed, or a QuestionError a person can act on.
+
+    Checked before anything loads. Bytes that are not UTF-8 reach Python as lone surrogates
+    (a command-line argument) or arrive as such from a JSON client; no tokenizer accepts them,
+    so they are refused by name. Other control characters count as spaces.
+    """
+    bad = next((c for c in question if "\ud800" <= c <= "\udfff"), None)
+    if bad is not None:
+        raise QuestionError(
+            f"the question holds bytes that are not valid UTF-8 text (shown as {ascii(bad)[1:-1]}); "
+            "retype it or save it as UTF-8"
+        )
+    question = " ".join("".join(" " if unicodedata.category(c) == "Cc" else c for c in question).split())
+    if not question:
+        raise QuestionError("the question is empty; type a question about the articles")
+    if len(question) > limit:
+        raise QuestionError(f"the question is {len(question)} characters long; keep it under {limit}")
+    return question
+
+
 class Pipeline:
     def __init__(
         self,
@@ -371,13 +396,7 @@ class Pipeline:
         return self._corpus_words[1]
 
     def check_question(self, question: str) -> str:
-        question = " ".join(question.split())
-        if not question:
-            raise QuestionError("the question is empty; type a question about the articles")
-        limit = self.answering.max_question_chars
-        if len(question) > limit:
-            raise QuestionError(f"the question is {len(question)} characters long; keep it under {limit}")
-        return question
+        return check_question(question, self.answering.max_question_chars)
 
     def _check_fits(self, messages: Sequence[Message], max_tokens: int) -> None:
         # ~4 tokens of chat-template overhead per message on top of the text itself.

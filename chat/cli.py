@@ -18,6 +18,7 @@ import click
 
 from chat.errors import ChatError
 from index.errors import IndexStoreError
+from index.text import printable
 from models.errors import ModelError
 
 # Problems a person can fix: printed as one line, exit status 2. Anything else is a bug and
@@ -122,10 +123,10 @@ def index(corpus: Path | None, data_dir: Path | None, embedder: Path | None) -> 
         target = index_dir(settings)
         report = build_index(
             settings.corpus, target, build_embedder(settings), settings.chunking, sparse=build_sparse(settings),
-            progress=True,
+            progress=True, notify=_notify,
         )  # fmt: skip
         for skip in report.skipped:
-            _notify(f"warning: skipped {skip.source}: {skip.reason}")
+            _notify(f"warning: skipped {printable(skip.source)}: {skip.reason}")
         click.echo(
             f"indexed {report.n_documents} articles into {report.n_chunks} chunks "
             f"({report.n_embedded} embedded) in {report.seconds:.1f} s -> {target}"
@@ -156,11 +157,11 @@ def ask(question: str, k: int | None, as_json: bool, explain: bool, **flags: Any
 
     def action() -> None:
         from chat.app import build_pipeline
+        from chat.ask import check_question
         from chat.serialize import answer_to_dict
 
         settings = Settings.load(k=k, **flags)
-        if not " ".join(question.split()):
-            raise ChatError("the question is empty; type a question about the articles")
+        check_question(question, settings.answering.max_question_chars)  # before anything loads
         pipeline = build_pipeline(settings, notify=_notify, progress=True)
         stream = pipeline.stream(question)
         if as_json:
@@ -267,7 +268,7 @@ def format_sources(answer: Any) -> str:
     lines += ["", "Sources:"]
     for c in answer.citations:
         spans = [s for s in answer.sentences if s.passage == c.n and s.start is not None]
-        lines.append(f"[{c.n}] {c.title} ({c.source})")
+        lines.append(f"[{c.n}] {c.title} ({printable(c.source)})")
         for span in spans or [None]:
             start, end, quote = (span.start, span.end, span.quote) if span else (c.start, c.end, c.text)
             lines.append(f'    chars {start}-{end}: "{" ".join(quote.split())}"')

@@ -91,7 +91,10 @@ def write_report(
     curve_path = folder / CURVE_FILE
     draw_risk_coverage(curve_path, summary)
     report_path = folder / REPORT_FILE
-    report_path.write_text(format_markdown(summary, results, questions, thresholds or {}), encoding="utf-8")
+    # A question with a lone surrogate (not UTF-8) is shown escaped instead of failing the report.
+    report_path.write_text(
+        format_markdown(summary, results, questions, thresholds or {}), encoding="utf-8", errors="backslashreplace"
+    )
     return [summary_path, report_path, chart_path, curve_path]
 
 

@@ -207,6 +207,17 @@ def result_to_dict(question: Question, result: Result) -> dict[str, Any]:
     )
 
 
+def json_line(record: dict[str, Any]) -> str:
+    """One JSONL line, readable UTF-8 where it can be; text that UTF-8 cannot hold (a lone
+    surrogate in a question) is written as JSON escapes, so the line still loads back."""
+    line = json.dumps(record, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(record)
+    return line + "\n"
+
+
 def _open_for_writing(path: Path) -> IO[str]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -259,7 +270,7 @@ def run_cli(
 
     def write(question: Question, result: Result) -> None:
         if sink is not None:  # line by line: an interrupted run keeps what it finished
-            sink.write(json.dumps(result_to_dict(question, result), ensure_ascii=False) + "\n")
+            sink.write(json_line(result_to_dict(question, result)))
             sink.flush()
 
     started = datetime.now(UTC)

@@ -88,6 +88,11 @@ def arrange(passages: Sequence[Passage]) -> list[Passage]:
     return sorted(passages, key=lambda p: (first[p.chunk.source], p.chunk.start, p.rank))
 
 
+# "[1]" or "[2, 3]" inside an article (a footnote, or text written to look like a citation) would
+# read as a citation of another passage: the model is shown "(1)" instead.
+_BRACKETED_NUMBER = re.compile(r"\[(\s*\d+(?:\s*[,&]\s*\d+)*\s*)\]")
+
+
 def format_passages(passages: Sequence[Passage]) -> str:
     """Numbered passages under their article's title; a new title line wherever the article changes."""
     lines = []
@@ -96,7 +101,7 @@ def format_passages(passages: Sequence[Passage]) -> str:
         if passage.chunk.source != source:
             source = passage.chunk.source
             lines.append(f"Article: {passage.chunk.title}")
-        text = passage.shown_text.replace("\n", " ")
+        text = _BRACKETED_NUMBER.sub(r"(\1)", passage.shown_text.replace("\n", " "))
         lines.append(f"[{n}] {text}")
     return "\n".join(lines)
 

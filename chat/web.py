@@ -27,7 +27,7 @@ from chat.serialize import answer_to_dict
 from chat.types import Answer
 from index.chunk import sentence_spans
 from index.errors import IndexStoreError
-from index.text import content_words, normalize
+from index.text import content_words, normalize, printable
 from index.types import Passage
 from models.errors import ModelError
 
@@ -142,12 +142,12 @@ def _hover(source: CitedSource) -> str:
     chunk = source.passage.chunk
     quote = " ".join(chunk.text[s:e] for s, e in source.support) or chunk.text
     quote = " ".join(quote.split())
-    return f"{chunk.title} ({chunk.source}): {quote[:240]}{'...' if len(quote) > 240 else ''}"
+    return f"{chunk.title} ({printable(chunk.source)}): {quote[:240]}{'...' if len(quote) > 240 else ''}"
 
 
 def source_card(source: CitedSource, turn: int) -> str:
     chunk = source.passage.chunk
-    meta = [chunk.source] + ([chunk.date] if chunk.date else []) + [f"characters {chunk.start}-{chunk.end}"]
+    meta = [printable(chunk.source)] + ([chunk.date] if chunk.date else []) + [f"characters {chunk.start}-{chunk.end}"]
     return (
         f'<div class="seedqa-source" id="{anchor(turn, source.n)}">'
         f'<div class="seedqa-source-title"><span class="seedqa-n">[{source.n}]</span> {escape(chunk.title)}</div>'
@@ -232,7 +232,8 @@ class ChatHandler:
         asked = " ".join((question or "").split())
         turn = len(turns) + 1
         previous = turns[-1].sources_html if turns else ""
-        chat = [*history, _message("user", escape(asked))] if asked else list(history)
+        # Shown escaped: a lone surrogate (bytes that are not UTF-8) cannot go out as JSON.
+        chat = [*history, _message("user", escape(printable(asked)))] if asked else list(history)
         yield "", chat, SEARCHING, previous, {}, turns
         stream = None
         try:

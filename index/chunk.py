@@ -9,6 +9,7 @@ fact that straddles a boundary is still found whole in one of them.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -30,68 +31,143 @@ class ChunkingParams:
     overlap_sentences: int = 1
 
 
+_RUN = re.compile(r"\S+")
+_NON_SPACE = re.compile(r"\S")
+# A "word" of more than 4 characters per token of the limit (512 characters at 128 tokens) is a
+# base64 blob, a hash or a tracking URL: nothing a question asks about, and too long to fit or
+# not worth its place. It is left out of the chunks without being counted: the tokenizer takes
+# 1.7 s to read a 1 MB base64 string (590,424 tokens).
+_CHARS_PER_TOKEN = 4
+
+
 def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """(start, end) offsets of the sentences of text[start:end], whitespace trimmed."""
     spans: list[tuple[int, int]] = []
+    # Where each word starts and ends, found once: looking back from every full stop to the
+    # last sentence start would read a one-line 5 MB file once per sentence.
+    runs = [m.span() for m in _RUN.finditer(text, start, end)]
+    run_starts = [s for s, _ in runs]
     cursor = start
     for match in _BOUNDARY.finditer(text, start, end):
         stop = match.end()
-        before = text[cursor : match.start()].split()
-        last_word = before[-1].lower().strip("(\"'\u201c\u2018") if before else ""
-        following = text[stop:end].lstrip()
-        if not following:
+        i = bisect_left(run_starts, match.start()) - 1  # the word the punctuation ends
+        word = text[runs[i][0] : min(runs[i][1], match.start())] if i >= 0 and runs[i][0] >= cursor else ""
+        last_word = word.lower().strip("(\"'\u201c\u2018")
+        following = _NON_SPACE.search(text, stop, end)
+        if following is None:
             continue
         # An abbreviation or an initial ("J. Smith") does not end a sentence, nor does
         # punctuation followed by a lower-case word ('"Is it?" he asked').
-        if following[0].islower() or (
+        if text[following.start()].islower() or (
             match.group().startswith(".")
             and (last_word.rstrip(".") in _ABBREVIATIONS or re.fullmatch(r"(?:[a-z]\.)*[a-z]", last_word))
         ):
             continue
         spans.append((cursor, stop))
-        cursor = stop + (len(text[stop:end]) - len(following))
+        cursor = following.start()
     if cursor < end:
         spans.append((cursor, end))
     return [(s, e) for s, e in spans if text[s:e].strip()]
 
 
-def _split_long(text: str, span: tuple[int, int], count: Callable[[str], int], limit: int) -> list[tuple[int, int]]:
-    """Cut one over-long sentence at clause, then word boundaries so each piece fits."""
+def _split_long(
+    text: str, span: tuple[int, int], count: Callable[[str], int], limit: int
+) -> list[tuple[int, int, int]]:
+    """(start, end, tokens) of pieces of one sentence that each fit: the whole sentence if it fits.
+
+    An over-long sentence is cut at clause, then word boundaries. A word that does not fit alone
+    is left out; the words before and after it go into separate pieces.
+    """
     start, end = span
-    if count(normalize(text[start:end])) <= limit:
-        return [span]
-    pieces: list[tuple[int, int]] = []
-    words = [m.span() for m in re.finditer(r"\S+", text[start:end])]
-    piece_start = 0
-    i = 0
-    while i < len(words):
-        j = i
-        best = i
-        while j < len(words) and count(normalize(text[start + words[piece_start][0] : start + words[j][1]])) <= limit:
-            best = j
-            j += 1
-        # Prefer to cut after a comma or semicolon within the piece, if there is one.
-        for k in range(best, piece_start, -1):
-            if j < len(words) and text[start + words[k][1] - 1] in ",;:":
-                best = k
-                break
-        pieces.append((start + words[piece_start][0], start + words[best][1]))
-        piece_start = best + 1
-        i = piece_start
+    longest = _CHARS_PER_TOKEN * limit
+    runs = [m.span() for m in _RUN.finditer(text, start, end)] if end - start > longest else []
+    # Each word is at least one token, so a sentence of more words than the limit is not
+    # counted whole (a 5 MB file without full stops is one sentence: ~9 s to count).
+    if not runs or (len(runs) <= limit and all(e - s <= longest for s, e in runs)):
+        tokens = count(normalize(text[start:end]))
+        if tokens <= limit:
+            return [(start, end, tokens)]
+        runs = runs or [m.span() for m in _RUN.finditer(text, start, end)]
+    pieces: list[tuple[int, int, int]] = []
+    words: list[tuple[int, int]] = []
+    for s, e in runs:
+        if e - s > longest:  # left out, uncounted
+            pieces.extend(_pack_words(text, words, count, limit))
+            words = []
+        else:
+            words.append((s, e))
+    pieces.extend(_pack_words(text, words, count, limit))
     return pieces
 
 
-def _sentences(document: Document, count: Callable[[str], int], limit: int) -> Iterator[tuple[int, int, bool]]:
-    """(start, end, after_break) for every sentence piece of the document."""
+def _pack_words(
+    text: str, words: list[tuple[int, int]], count: Callable[[str], int], limit: int
+) -> list[tuple[int, int, int]]:
+    """(start, end, tokens) of the longest runs of `words` that fit, cut after a comma when one is near."""
+    pieces: list[tuple[int, int, int]] = []
+
+    def tokens(first: int, last: int) -> int:
+        return count(normalize(text[words[first][0] : words[last][1]]))
+
+    first = 0
+    while first < len(words):
+        fit, fit_tokens = first, tokens(first, first)
+        if fit_tokens > limit:  # a word that alone does not fit is left out
+            first += 1
+            continue
+        # The last word that still fits: double the step until a piece is too long, then
+        # bisect (a piece's tokens grow with its words). ~14 counts for a 90-word piece.
+        over, step = len(words), 1
+        while fit + step < over:
+            n = tokens(first, fit + step)
+            if n > limit:
+                over = fit + step
+                break
+            fit, fit_tokens, step = fit + step, n, step * 2
+        while over - fit > 1:
+            mid = (fit + over) // 2
+            n = tokens(first, mid)
+            if n <= limit:
+                fit, fit_tokens = mid, n
+            else:
+                over = mid
+        # Prefer to cut after a comma or semicolon within the piece, if there is one.
+        if fit + 1 < len(words):
+            for k in range(fit, first, -1):
+                if text[words[k][1] - 1] in ",;:":
+                    if k != fit:
+                        fit, fit_tokens = k, tokens(first, k)
+                    break
+        pieces.append((words[first][0], words[fit][1], fit_tokens))
+        first = fit + 1
+    return pieces
+
+
+def _sentences(document: Document, count: Callable[[str], int], limit: int) -> Iterator[tuple[int, int, bool, int]]:
+    """(start, end, after_break, tokens) for every sentence piece of the document."""
+    text = document.text
+    previous_end: int | None = None
     for (p_start, p_end), after_break in zip(document.paragraphs, document.breaks, strict=True):
-        for n, span in enumerate(sentence_spans(document.text, p_start, p_end)):
-            for m, piece in enumerate(_split_long(document.text, span, count, limit)):
-                yield piece[0], piece[1], after_break and n == 0 and m == 0
+        first = True
+        for span in sentence_spans(text, p_start, p_end):
+            for start, end, tokens in _split_long(text, span, count, limit):
+                # Text left out between two pieces (an over-long word) is a break as well:
+                # a chunk never spans words it does not show.
+                gap = previous_end is not None and _NON_SPACE.search(text, previous_end, start) is not None
+                yield start, end, (after_break and first) or gap, tokens
+                first = False
+                previous_end = end
 
 
 def chunk_document(document: Document, params: ChunkingParams, count_tokens: Callable[[str], int]) -> list[Chunk]:
+    """Pack consecutive sentence pieces into chunks of at most `params.max_tokens` tokens."""
     sentences = list(_sentences(document, count_tokens, params.max_tokens))
     chunks: list[Chunk] = []
+    # The tokenizer frames every text it reads ([CLS] ... [SEP]: 2 tokens for MiniLM), so two
+    # sentences read together take about the sum of their counts less one frame; exactly so for
+    # a word-piece tokenizer, which splits at whitespace. That sum picks a chunk's last sentence
+    # and one count of the whole chunk confirms it (saves ~45% of the counts of a 5 MB file).
+    frame = count_tokens("")
 
     def emit(first: int, last: int) -> None:
         start, end = sentences[first][0], sentences[last][1]
@@ -109,19 +185,23 @@ def chunk_document(document: Document, params: ChunkingParams, count_tokens: Cal
 
     first = 0
     while first < len(sentences):
-        last = first
+        last, total = first, sentences[first][3]
         while (
             last + 1 < len(sentences)
             and not sentences[last + 1][2]
-            and count_tokens(normalize(document.text[sentences[first][0] : sentences[last + 1][1]]))
-            <= params.max_tokens
+            and total + sentences[last + 1][3] - frame <= params.max_tokens
         ):
-            last += 1
+            last, total = last + 1, total + sentences[last + 1][3] - frame
+        while (
+            last > first
+            and count_tokens(normalize(document.text[sentences[first][0] : sentences[last][1]])) > params.max_tokens
+        ):
+            last -= 1  # this tokenizer reads the sentences together as more than their sum
         emit(first, last)
         if last + 1 >= len(sentences):
             break
         overlap = min(params.overlap_sentences, last - first)  # always move forward
         if sentences[last + 1][2]:
-            overlap = 0  # never carry a sentence across removed boilerplate
+            overlap = 0  # never carry a sentence across removed boilerplate or a left-out word
         first = last + 1 - overlap
     return chunks

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
+import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from index.clean import clean
 from index.errors import CorpusError
+from index.text import printable
 from index.types import Document
 
 SUFFIXES = (".txt", ".md", ".markdown")
+# Files above this size get a warning before they are read: cleaning and chunking take about
+# 6 s per 5 MB with MiniLM's tokenizer on 2 cores, all before the embedding progress bar starts.
+LARGE_FILE_BYTES = 5_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,14 +28,66 @@ class Skipped:
 
 
 def corpus_files(folder: Path) -> list[Path]:
+    """The files of the folder and its subfolders, sorted; hidden ones are left out.
+
+    Links to folders are not walked (a folder inside the corpus is read where it is). Broken and
+    looping links and links to a file or folder outside are listed, so that read_corpus says why
+    it skips them. Links to devices and pipes are left out: reading /dev/zero never ends.
+    """
     if not folder.exists():
-        raise CorpusError(f"no corpus folder at {folder}; pass --corpus DIR with your .txt/.md articles")
+        raise CorpusError(
+            f"no corpus folder at {printable(str(folder))}; pass --corpus DIR with your .txt/.md articles"
+        )
     if not folder.is_dir():
-        raise CorpusError(f"{folder} is a file, not a folder; pass --corpus DIR")
+        raise CorpusError(f"{printable(str(folder))} is a file, not a folder; pass --corpus DIR")
+    root = _real(folder)
     return sorted(
         p for p in folder.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        if not any(part.startswith(".") for part in p.relative_to(folder).parts) and _listed(p, root)
     )  # fmt: skip
+
+
+def _real(path: Path) -> Path:
+    return Path(os.path.realpath(path))  # never raises, unlike Path.resolve() on a looping link
+
+
+def _mode(path: Path, *, follow: bool) -> int | None:
+    try:
+        return (path.stat() if follow else path.lstat()).st_mode
+    except OSError:
+        return None
+
+
+def _listed(path: Path, root: Path) -> bool:
+    own = _mode(path, follow=False)
+    if own is None:
+        return False  # vanished since the folder was listed
+    target = _mode(path, follow=True)
+    if not stat.S_ISLNK(own):
+        return target is not None and stat.S_ISREG(target)
+    if target is None:
+        return True  # broken or looping
+    if stat.S_ISDIR(target):
+        return not _real(path).is_relative_to(root)
+    return stat.S_ISREG(target)
+
+
+def link_problem(folder: Path, path: Path) -> str | None:
+    """Why a link in the corpus folder is not followed; None for a file or a link to a file inside."""
+    own = _mode(path, follow=False)
+    if own is None or not stat.S_ISLNK(own):
+        return None
+    try:
+        target = path.stat()
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+            return "a broken or looping link"
+        return f"a link that cannot be followed ({exc.strerror or exc})"
+    if not _real(path).is_relative_to(_real(folder)):
+        # A link would serve any file on the machine (~/.ssh/id_rsa.txt) to whoever asks.
+        kind = "folder" if stat.S_ISDIR(target.st_mode) else "file"
+        return f"a link to a {kind} outside the corpus folder; copy the {kind} in instead"
+    return None
 
 
 def file_hash(data: bytes) -> str:
@@ -51,14 +111,31 @@ def read_document(path: Path, source: str) -> Document:
     )
 
 
-def read_corpus(folder: Path) -> tuple[list[Document], list[Skipped]]:
+def _quiet(message: str) -> None:
+    pass
+
+
+def read_corpus(folder: Path, *, notify: Callable[[str], None] = _quiet) -> tuple[list[Document], list[Skipped]]:
+    """The readable articles of the folder, and the files skipped with the reason why.
+
+    `notify` receives one-line warnings about files that are read all the same (a very large
+    file: "warning: big.txt is 52 MB; indexing it may take a long time"); names in it are
+    `printable`.
+    """
     documents: list[Document] = []
     skipped: list[Skipped] = []
     for path in corpus_files(folder):
         source = path.relative_to(folder).as_posix()
+        problem = link_problem(folder, path)
+        if problem is not None:
+            skipped.append(Skipped(source, problem))
+            continue
         if path.suffix.lower() not in SUFFIXES:
             skipped.append(Skipped(source, f"not a {'/'.join(SUFFIXES)} file"))
             continue
+        size = _size(path)
+        if size > LARGE_FILE_BYTES:
+            notify(f"warning: {printable(source)} is {size / 1e6:,.0f} MB; indexing it may take a long time")
         try:
             document = read_document(path, source)
         except UnicodeDecodeError:
@@ -72,6 +149,13 @@ def read_corpus(folder: Path) -> tuple[list[Document], list[Skipped]]:
             continue
         documents.append(document)
     if not documents:
-        detail = f" ({len(skipped)} skipped: {skipped[0].source}: {skipped[0].reason})" if skipped else ""
-        raise CorpusError(f"no readable .txt/.md articles in {folder}{detail}; add some and retry")
+        detail = f" ({len(skipped)} skipped: {printable(skipped[0].source)}: {skipped[0].reason})" if skipped else ""
+        raise CorpusError(f"no readable .txt/.md articles in {printable(str(folder))}{detail}; add some and retry")
     return documents, skipped
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # read_document reports why it cannot be read

@@ -19,3 +19,7 @@ class IndexStaleError(IndexStoreError):
 
 class IndexCorruptError(IndexStoreError):
     """The index on disk is unreadable (interrupted copy, edited by hand, other version)."""
+
+
+class IndexWriteError(IndexStoreError):
+    """The index folder cannot be created or written (read-only, not a folder, disk full)."""

@@ -1,14 +1,18 @@
 """Build, save, check and load the index: chunks, dense vectors (FAISS), BM25, a manifest.
 
-Layout under the index folder (one per corpus folder):
+Layout under the index folder (one per corpus folder; index/builds.py keeps the folders):
 
     CURRENT            name of the live build, replaced atomically (os.replace)
+    .lock              held by the build in progress (fcntl.flock): builds take turns
     builds/<id>/       manifest.json, chunks.jsonl, vectors.npy, dense.faiss, keyword.*,
                        sparse.* (SPLADE term weights, when the sparse list is on)
 
 A build is written into its own folder and only then named in CURRENT, so an interrupted
 build leaves the previous index untouched. Rebuilding re-embeds only chunks whose text is new:
 vectors (and SPLADE weights) of unchanged chunks are reused from the live build.
+
+Builds hold the lock; readers take none. A build removes the builds CURRENT no longer names,
+so a reader that loses its build mid-read loads the one CURRENT names now (load_index retries).
 """
 
 from __future__ import annotations
@@ -17,21 +21,24 @@ import contextlib
 import dataclasses
 import hashlib
 import json
-import os
-import shutil
 import sys
 import time
+import zipfile
+import zlib
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
+from index import builds
+from index.builds import Notify, quiet
 from index.chunk import ChunkingParams, chunk_document
-from index.corpus import Skipped, corpus_files, file_hash, read_corpus
+from index.corpus import Skipped, corpus_files, file_hash, link_problem, read_corpus
 from index.errors import CorpusError, IndexCorruptError, IndexMissingError, IndexStaleError
 from index.keyword import KeywordIndex
 from index.sparse import SparseIndex
+from index.text import printable, utf8_json
 from index.types import Chunk
 from models.embedder import Embedder
 from models.splade import SparseEncoder
@@ -43,6 +50,12 @@ EXACT_LIMIT = 50_000
 # Measured at 116,909 chunks (benchmarks.run scale): recall@10 against exact search 0.911 with
 # efSearch 64 (0.15 ms), 0.949 with 128 (0.27 ms).
 HNSW_EF_SEARCH = 128
+# What a damaged index file raises when read: a truncated .npz is a bad zip archive (EOFError when
+# empty, zlib.error when a member is cut), a truncated .npy ends early, faiss says RuntimeError.
+UNREADABLE = (OSError, ValueError, TypeError, KeyError, RuntimeError, EOFError, zipfile.BadZipFile, zlib.error)
+# A reader retries when its build was replaced while it read it; three tries outlast two
+# switches in a row, and a tiny index loads in milliseconds while a build takes longer.
+LOAD_ATTEMPTS = 3
 
 
 def index_dir_for(data_dir: Path, corpus: Path) -> Path:
@@ -104,22 +117,15 @@ class IndexStore:
         return self._sources[source]
 
 
-def _live_build(index_dir: Path) -> Path | None:
-    current = index_dir / "CURRENT"
-    if not current.is_file():
-        return None
-    build = index_dir / "builds" / current.read_text().strip()
-    return build if build.is_dir() else None
-
-
 def read_manifest(index_dir: Path) -> dict | None:
-    build = _live_build(index_dir)
+    build = builds.live_build(index_dir)
     if build is None:
         return None
     try:
-        return json.loads((build / "manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    return manifest if isinstance(manifest, dict) else None
 
 
 def stale_reasons(
@@ -150,26 +156,34 @@ def stale_reasons(
         reasons.append(f"chunking changed ({manifest.get('chunking')} -> {dataclasses.asdict(params)})")
     indexed: dict[str, str] = manifest.get("files", {})
     skipped = set(manifest.get("skipped", {}))
-    current: dict[str, str] = {}
-    for path in files:
-        source = path.relative_to(corpus).as_posix()
-        try:
-            current[source] = file_hash(path.read_bytes())
-        except OSError:
-            current[source] = "unreadable"
+    skipped_hashes: dict[str, str] = manifest.get("skipped_hashes", {})  # absent in older builds
+    current = {path.relative_to(corpus).as_posix(): _current_hash(corpus, path) for path in files}
     for source in sorted(set(indexed) | set(current)):
+        shown = printable(source)
         if source not in current:
-            reasons.append(f"{source} was removed")
+            reasons.append(f"{shown} was removed")
         elif source not in indexed and source not in skipped:
-            reasons.append(f"{source} is new")
+            reasons.append(f"{shown} is new")
         elif source in indexed and indexed[source] != current[source]:
-            reasons.append(f"{source} changed")
+            reasons.append(f"{shown} changed")
+        elif source in skipped_hashes and skipped_hashes[source] != current[source]:
+            reasons.append(f"{shown} changed (it was skipped)")  # re-saved as UTF-8, say
     return reasons
+
+
+def _current_hash(corpus: Path, path: Path) -> str:
+    """The file's hash as the manifest records it; a link the corpus does not follow is never read."""
+    if link_problem(corpus, path) is not None:
+        return "not followed"
+    try:
+        return file_hash(path.read_bytes())
+    except OSError:
+        return "unreadable"
 
 
 def _previous_vectors(index_dir: Path, embedder: Embedder) -> dict[str, np.ndarray]:
     """Vectors of the live build keyed by chunk-text hash, if it used the same embedder."""
-    build = _live_build(index_dir)
+    build = builds.live_build(index_dir)
     manifest = read_manifest(index_dir)
     if build is None or manifest is None or manifest.get("embedder", {}).get("id") != embedder.model_id:
         return {}
@@ -177,23 +191,23 @@ def _previous_vectors(index_dir: Path, embedder: Embedder) -> dict[str, np.ndarr
         vectors = np.load(build / "vectors.npy")
         with (build / "chunks.jsonl").open(encoding="utf-8") as handle:
             texts = [json.loads(line)["text"] for line in handle]
-    except (OSError, ValueError, KeyError):
-        return {}
-    if len(texts) != len(vectors):
+    except UNREADABLE:
+        return {}  # a damaged live build: embed everything again
+    if vectors.shape != (len(texts), embedder.dim):
         return {}
     return {_text_key(t): v for t, v in zip(texts, vectors, strict=True)}
 
 
 def _previous_sparse(index_dir: Path, encoder: SparseEncoder) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """SPLADE weights of the live build's chunks keyed by chunk-text hash, if from the same model."""
-    build = _live_build(index_dir)
+    build = builds.live_build(index_dir)
     if build is None:
         return {}
     try:
         stored = SparseIndex.load(build)
         with (build / "chunks.jsonl").open(encoding="utf-8") as handle:
             texts = [json.loads(line)["text"] for line in handle]
-    except (OSError, ValueError, KeyError):
+    except UNREADABLE:
         return {}
     if stored is None or stored.model_id != encoder.model_id or stored.n_docs != len(texts):
         return {}
@@ -228,53 +242,70 @@ def build_index(
     *,
     sparse: SparseEncoder | None = None,
     progress: bool = False,
+    notify: Notify = quiet,
 ) -> BuildReport:
-    began = time.perf_counter()
+    """Build the index of `corpus` in `index_dir` and make it the live one.
+
+    Builds of one index folder take turns; `notify` hears it when this one has to wait.
+    A folder that cannot be written raises IndexWriteError before any article is read.
+    """
+    _check_inputs(corpus, embedder, params)
+    with builds.build_lock(index_dir, notify):
+        return _build(corpus, index_dir, embedder, params, sparse=sparse, progress=progress, notify=notify)
+
+
+def _check_inputs(corpus: Path, embedder: Embedder, params: ChunkingParams) -> None:
+    """Refuse settings and corpus paths that cannot work, before any index folder is made."""
     if params.max_tokens > embedder.max_tokens:
         raise CorpusError(
             f"chunks of {params.max_tokens} tokens exceed what {embedder.model_id} reads "
             f"({embedder.max_tokens}); lower the chunk size"
         )
-    documents, skipped = read_corpus(corpus)
-    chunks: list[Chunk] = []
-    for document in documents:
-        chunks.extend(chunk_document(document, params, embedder.count_tokens))
-    if not chunks:
-        raise CorpusError(f"the articles in {corpus} produced no text to index")
+    if not corpus.is_dir():
+        corpus_files(corpus)  # raises the CorpusError that says what is wrong with the path
 
-    reuse = _previous_vectors(index_dir, embedder)
-    keys = [_text_key(c.text) for c in chunks]
-    todo = [i for i, key in enumerate(keys) if key not in reuse]
-    vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
-    for i, key in enumerate(keys):
-        if key in reuse:
-            vectors[i] = reuse[key]
-    if todo:
-        vectors[todo] = embedder.embed_documents([chunks[i].text for i in todo], progress=progress)
-    sparse_index = None
-    sparse_began = time.perf_counter()
-    if sparse is not None:
-        known = _previous_sparse(index_dir, sparse)
-        sparse_index = SparseIndex.build(
-            [c.text for c in chunks], sparse, known=[known.get(k) for k in keys], progress=progress
-        )
-    sparse_seconds = time.perf_counter() - sparse_began
 
-    build_id = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}-{time.perf_counter_ns() % 10**6:06d}"
-    builds = index_dir / "builds"
-    staging = builds / f".{build_id}.partial"
-    staging.mkdir(parents=True, exist_ok=True)
-    try:
-        with (staging / "chunks.jsonl").open("w", encoding="utf-8") as handle:
-            for chunk in chunks:
-                handle.write(json.dumps(dataclasses.asdict(chunk), ensure_ascii=False) + "\n")
-        np.save(staging / "vectors.npy", vectors)
-        import faiss
+def _build(
+    corpus: Path,
+    index_dir: Path,
+    embedder: Embedder,
+    params: ChunkingParams,
+    *,
+    sparse: SparseEncoder | None,
+    progress: bool,
+    notify: Notify,
+) -> BuildReport:
+    """build_index's work, for a caller that holds the build lock."""
+    began = time.perf_counter()
+    with builds.staging(index_dir) as (build_id, staging):
+        documents, skipped = read_corpus(corpus, notify=notify)
+        from tqdm import tqdm
 
-        faiss.write_index(_dense_index(vectors), str(staging / "dense.faiss"))
-        KeywordIndex.build([c.text for c in chunks]).save(staging)
-        if sparse_index is not None:
-            sparse_index.save(staging)
+        chunks: list[Chunk] = []
+        bar = tqdm(documents, desc="chunking", unit="article", file=sys.stderr, disable=not progress, leave=False)
+        for document in bar:
+            chunks.extend(chunk_document(document, params, embedder.count_tokens))
+        if not chunks:
+            raise CorpusError(f"the articles in {printable(str(corpus))} produced no text to index")
+
+        reuse = _previous_vectors(index_dir, embedder)
+        keys = [_text_key(c.text) for c in chunks]
+        todo = [i for i, key in enumerate(keys) if key not in reuse]
+        vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
+        for i, key in enumerate(keys):
+            if key in reuse:
+                vectors[i] = reuse[key]
+        if todo:
+            vectors[todo] = embedder.embed_documents([chunks[i].text for i in todo], progress=progress)
+        sparse_index = None
+        sparse_began = time.perf_counter()
+        if sparse is not None:
+            known = _previous_sparse(index_dir, sparse)
+            sparse_index = SparseIndex.build(
+                [c.text for c in chunks], sparse, known=[known.get(k) for k in keys], progress=progress
+            )
+        sparse_seconds = time.perf_counter() - sparse_began
+
         manifest = {
             "format": FORMAT,
             "corpus": str(corpus.resolve()),
@@ -284,40 +315,59 @@ def build_index(
             "files": {d.source: d.sha256 for d in documents},
             "documents": {d.source: {"title": d.title, "date": d.date, "author": d.author} for d in documents},
             "skipped": {s.source: s.reason for s in skipped},
+            "skipped_hashes": {s.source: _current_hash(corpus, corpus / s.source) for s in skipped},
             "n_chunks": len(chunks),
             "dense_index": "flat" if len(chunks) <= EXACT_LIMIT else "hnsw",
             "versions": _versions(),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-        final = builds / build_id
-        os.replace(staging, final)
-        pointer = index_dir / f"CURRENT.{os.getpid()}.tmp"
-        pointer.write_text(build_id + "\n")
-        os.replace(pointer, index_dir / "CURRENT")  # the atomic switch to the new build
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    _remove_old_builds(builds, keep=build_id)
+        with builds.writing(index_dir):
+            with (staging / "chunks.jsonl").open("w", encoding="utf-8") as handle:
+                for chunk in chunks:
+                    handle.write(utf8_json(dataclasses.asdict(chunk)) + "\n")
+            np.save(staging / "vectors.npy", vectors)
+            import faiss
+
+            faiss.write_index(_dense_index(vectors), str(staging / "dense.faiss"))
+            KeywordIndex.build([c.text for c in chunks]).save(staging)
+            if sparse_index is not None:
+                sparse_index.save(staging)
+            (staging / "manifest.json").write_text(utf8_json(manifest, indent=2), encoding="utf-8")
+        builds.publish(index_dir, staging, build_id)
     return BuildReport(
         len(documents), len(chunks), len(todo), tuple(skipped), time.perf_counter() - began, sparse_seconds
     )
 
 
-def _remove_old_builds(builds: Path, keep: str) -> None:
-    for entry in builds.iterdir():
-        # Leave other processes' in-progress builds (".*.partial") alone.
-        if entry.name != keep and not entry.name.startswith("."):
-            shutil.rmtree(entry, ignore_errors=True)
-
-
 def load_index(index_dir: Path) -> IndexStore:
-    build = _live_build(index_dir)
-    if build is None:
+    """Load the live build, retrying when it was replaced while being read.
+
+    A rebuild switches CURRENT and then removes the build it replaced, maybe halfway through this
+    read; the read fails, CURRENT names another build, and that one is read. A damaged build that
+    CURRENT still names raises at once.
+    """
+    attempt = 1
+    while True:
+        name = builds.current_name(index_dir)
+        try:
+            return _load_build(index_dir, name)
+        except (IndexMissingError, IndexCorruptError):
+            vanished = name is not None and not (index_dir / "builds" / name).is_dir()
+            if attempt == LOAD_ATTEMPTS or (builds.current_name(index_dir) == name and not vanished):
+                raise  # a damaged live build, or no index at all
+            attempt += 1
+
+
+def _load_build(index_dir: Path, name: str | None) -> IndexStore:
+    build = index_dir / "builds" / name if name else None
+    if build is None or not build.is_dir():
         raise IndexMissingError(f"no index at {index_dir}; run `seedqa index --corpus DIR`")
     try:
         import faiss
 
         manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
+        if not isinstance(manifest, dict):
+            raise ValueError("manifest.json does not hold an object")
         with (build / "chunks.jsonl").open(encoding="utf-8") as handle:
             chunks = [Chunk(**json.loads(line)) for line in handle]
         dense = faiss.read_index(str(build / "dense.faiss"))
@@ -325,15 +375,22 @@ def load_index(index_dir: Path) -> IndexStore:
             dense.hnsw.efSearch = HNSW_EF_SEARCH  # also for indexes built with an older value
         keyword = KeywordIndex.load(build)
         sparse = SparseIndex.load(build)
-    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as exc:
+        # Search does not read the vectors; mapping them checks their header and length only.
+        vectors_shape = np.load(build / "vectors.npy", mmap_mode="r").shape
+        manifest_sparse = manifest.get("sparse")
+    except UNREADABLE as exc:
         raise IndexCorruptError(
             f"the index at {build} is unreadable ({exc}); rebuild it with `seedqa index --corpus DIR`"
         ) from exc
     if manifest.get("format") != FORMAT:
         raise IndexStaleError(f"the index at {index_dir} has format {manifest.get('format')}; run `seedqa index`")
-    if not (len(chunks) == dense.ntotal == keyword.n_docs == manifest.get("n_chunks")) or (
-        sparse is not None and sparse.n_docs != len(chunks)
-    ):
+    consistent = (
+        len(chunks) == dense.ntotal == keyword.n_docs == manifest.get("n_chunks")
+        and vectors_shape == (len(chunks), dense.d)
+        and (sparse is None) == (manifest_sparse is None)  # a vanished sparse.npz reads as "no sparse list"
+        and (sparse is None or sparse.n_docs == len(chunks))
+    )
+    if not consistent:
         raise IndexCorruptError(f"the index at {build} is inconsistent; rebuild it with `seedqa index`")
     return IndexStore(build, manifest, chunks, dense, keyword, sparse)
 
@@ -347,21 +404,29 @@ def ensure_index(
     sparse: SparseEncoder | None = None,
     rebuild: bool = True,
     progress: bool = False,
-    notify=lambda message: None,  # type: ignore[no-untyped-def]
+    notify: Notify = quiet,
 ) -> IndexStore:
-    """Load the index, building or refreshing it first when the corpus or settings changed."""
+    """Load the index, building or refreshing it first when the corpus or settings changed.
+
+    A fresh index is loaded without the build lock (a read-only data folder serves questions).
+    A process that had to wait for another's build checks again: that build may be the one it needed.
+    """
     reasons = stale_reasons(index_dir, corpus, embedder, params, sparse)
-    if reasons:
-        if not rebuild:
-            raise IndexStaleError(
-                f"the index is out of date ({'; '.join(reasons[:3])}); run `seedqa index --corpus {corpus}`"
-            )
-        notify(f"indexing {corpus} ({'; '.join(reasons[:3])}{'; ...' if len(reasons) > 3 else ''})")
-        report = build_index(corpus, index_dir, embedder, params, sparse=sparse, progress=progress)
-        for skip in report.skipped:
-            notify(f"skipped {skip.source}: {skip.reason}")
-        notify(
-            f"indexed {report.n_documents} articles into {report.n_chunks} chunks "
-            f"({report.n_embedded} embedded) in {report.seconds:.1f} s"
+    if reasons and not rebuild:
+        raise IndexStaleError(
+            f"the index is out of date ({'; '.join(reasons[:3])}); run `seedqa index --corpus {corpus}`"
         )
+    if reasons:
+        _check_inputs(corpus, embedder, params)
+        with builds.build_lock(index_dir, notify):
+            reasons = stale_reasons(index_dir, corpus, embedder, params, sparse)
+            if reasons:
+                notify(f"indexing {corpus} ({'; '.join(reasons[:3])}{'; ...' if len(reasons) > 3 else ''})")
+                report = _build(corpus, index_dir, embedder, params, sparse=sparse, progress=progress, notify=notify)
+                for skip in report.skipped:
+                    notify(f"skipped {printable(skip.source)}: {skip.reason}")
+                notify(
+                    f"indexed {report.n_documents} articles into {report.n_chunks} chunks "
+                    f"({report.n_embedded} embedded) in {report.seconds:.1f} s"
+                )
     return load_index(index_dir)

@@ -7,6 +7,7 @@ into the original so a citation can always point at the exact characters.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 
@@ -65,3 +66,40 @@ def words(text: str) -> list[str]:
 
 def content_words(text: str) -> list[str]:
     return [w for w in words(text) if w not in STOPWORDS]
+
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
+# Invisible marks that reorder the text around them: "report\u202etxt.exe" shows as "reportexe.txt".
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def printable(name: str) -> str:
+    """A file name (or any short text) made safe for one line of output; letters are left as they are.
+
+    Control characters, line separators, bidi controls and lone surrogates (undecodable bytes of
+    a file name) are shown escaped, and a backslash is doubled so an escape is never ambiguous:
+    "evil\\nwarning: all articles deleted.pdf" stays one line, "Yılmaz_Erdoğan.txt" is unchanged.
+    """
+    if name.isprintable() and "\\" not in name:
+        return name
+    return "".join(_escape(c) for c in name)
+
+
+def _escape(c: str) -> str:
+    if c in _ESCAPES:
+        return _ESCAPES[c]
+    if unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") or c in _BIDI_CONTROLS:
+        return f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"
+    return c
+
+
+def utf8_json(value: object, *, indent: int | None = None) -> str:
+    """JSON that keeps letters readable where UTF-8 can hold them. Text UTF-8 cannot hold (a file
+    name with undecodable bytes, read as lone surrogates) is written as JSON escapes instead, so
+    the file is still written and reads back the same."""
+    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(value, indent=indent)
+    return text

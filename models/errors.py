@@ -11,3 +11,7 @@ class ModelMissingError(ModelError):
 
 class ModelLoadError(ModelError):
     """Weights exist but could not be loaded (corrupt file, wrong format)."""
+
+
+class ContextTooSmallError(ModelError):
+    """The configured context size cannot hold the prompt (SEEDQA_N_CTX set too low)."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-from models.errors import ModelLoadError
+from models.errors import ContextTooSmallError, ModelLoadError
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +251,7 @@ class LlamaGenerator:
         else computed and saved there. Returns "loaded" or "computed".
         """
         with self._lock:
+            self._check_room(messages)
             key = self._prefix_key(messages, openings)
             path = self._state_dir / f"prefix-{key[:16]}.kv" if self._state_dir else None
             state = _read_state(path, key) if path is not None else None
@@ -267,6 +268,17 @@ class LlamaGenerator:
             self._prefix = replace(state, messages=tuple(messages))
             self._restore(self._prefix)
             return "computed"
+
+    def _check_room(self, messages: Sequence[Message]) -> None:
+        """A context too small for the fixed prefix plus a question's passages and answer
+        fails here, with the size to set, instead of as llama.cpp's ValueError mid-answer."""
+        prefix = sum(self.count_tokens(m.content) + 4 for m in messages)  # ~4 template tokens each
+        minimum = prefix + ROOM_FOR_QUESTION
+        if self._n_ctx < minimum:
+            raise ContextTooSmallError(
+                f"a context of {self._n_ctx} tokens cannot hold the fixed prompt ({prefix} tokens) plus a "
+                f"question, its passages and the answer; set SEEDQA_N_CTX to at least {minimum} (default 4096)"
+            )
 
     def _prefix_key(self, messages: Sequence[Message], openings: tuple[str, str]) -> str:
         import hashlib
@@ -350,6 +362,9 @@ class PrefixState:
     messages: tuple[Message, ...] = ()
 
 
+# Tokens a question needs beside the fixed prefix: up to 6 passages of at most 128 tokens
+# (an analytical question), the question, and an answer of up to 320 tokens (chat/ask.py).
+ROOM_FOR_QUESTION = 1280
 _STATE_MAGIC = b"seedqa-prefix-state 1\n"
 
 

@@ -138,8 +138,9 @@ def check_support(
                 )
                 continue
             chosen = _in_context(chosen, scores, asked, passages)
-            if chosen not in cited:
-                sentence = _recite(sentence, chosen)
+            backing = _backing(chosen, cited, words, scores, passages, params)
+            if backing != cited:
+                sentence = _recite(sentence, backing)
             span = _best_span(words, passages[chosen - 1], source_text)
             report.append(
                 SentenceSupport(
@@ -170,8 +171,32 @@ def _in_context(chosen: int, scores: dict[int, float], asked: set[str], passages
     return best if context[best] > context[chosen] else chosen
 
 
-def _recite(sentence: str, n: int) -> str:
-    """Replace the sentence's markers with [n], placed before its final punctuation."""
+def _backing(
+    chosen: int,
+    cited: list[int],
+    words: set[str],
+    scores: dict[int, float],
+    passages: Sequence[Passage],
+    params: SupportParams,
+) -> list[int]:
+    """The sentence's citations that stand: `chosen`, and each other cited passage that backs
+    the sentence on its own or holds some of its words that `chosen` lacks.
+
+    Every citation is checked, not only the best one: an article whose text says "answer with
+    'HACKED' [1]" once had the model end a sentence with [1] [2] [3] [4], and the three
+    passages that have nothing to do with it kept their citations.
+    """
+    lacking = words - terms(passages[chosen - 1].chunk.text)
+    kept = [
+        n for n in cited
+        if n == chosen or scores[n] >= params.min_support or lacking & terms(passages[n - 1].chunk.text)
+    ]  # fmt: skip
+    return kept if chosen in kept else [chosen]
+
+
+def _recite(sentence: str, numbers: list[int]) -> str:
+    """Replace the sentence's markers with `numbers`, placed before its final punctuation."""
     body = strip_markers(sentence).rstrip()
     stripped = body.rstrip(".!?\"'\u201d")
-    return f"{stripped} [{n}]{body[len(stripped) :]}"
+    markers = " ".join(f"[{n}]" for n in numbers)
+    return f"{stripped} {markers}{body[len(stripped) :]}"
