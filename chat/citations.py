@@ -142,6 +142,7 @@ def resolve(text: str, passages: Sequence[Passage]) -> tuple[Citation, ...]:
             start=passages[n - 1].chunk.start,
             end=passages[n - 1].chunk.end,
             text=passages[n - 1].chunk.text,
+            also_in=passages[n - 1].also_in,
         )
         for n in numbers
     )

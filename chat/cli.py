@@ -59,7 +59,7 @@ def run_or_exit(action: Callable[[], Any]) -> Any:
 
 corpus_option = click.option(
     "--corpus", type=click.Path(path_type=Path), default=None,
-    help="Folder of .txt/.md articles [env SEEDQA_CORPUS; default ./seeds].",
+    help="Folder of articles: .txt, .md, .html, .pdf [env SEEDQA_CORPUS; default ./seeds].",
 )  # fmt: skip
 data_option = click.option(
     "--data-dir", type=click.Path(path_type=Path), default=None,
@@ -269,6 +269,8 @@ def format_sources(answer: Any) -> str:
     for c in answer.citations:
         spans = [s for s in answer.sentences if s.passage == c.n and s.start is not None]
         lines.append(f"[{c.n}] {c.title} ({printable(c.source)})")
+        if c.also_in:  # syndicated copies of the same words, shown once
+            lines.append(f"    also in: {', '.join(printable(s) for s in c.also_in)}")
         for span in spans or [None]:
             start, end, quote = (span.start, span.end, span.quote) if span else (c.start, c.end, c.text)
             lines.append(f'    chars {start}-{end}: "{" ".join(quote.split())}"')

@@ -22,6 +22,7 @@ def answer_to_dict(answer: Answer) -> dict[str, Any]:
                 "start": c.start,
                 "end": c.end,
                 "text": c.text,
+                "also_in": list(c.also_in),
             }
             for c in answer.citations
         ],

@@ -18,6 +18,7 @@ class Citation:
     start: int  # character offsets of the cited passage in the source file
     end: int
     text: str  # the passage's words
+    also_in: tuple[str, ...] = ()  # other files with the same words (syndicated copies)
 
 
 @dataclass(frozen=True, slots=True)

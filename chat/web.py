@@ -148,6 +148,8 @@ def _hover(source: CitedSource) -> str:
 def source_card(source: CitedSource, turn: int) -> str:
     chunk = source.passage.chunk
     meta = [printable(chunk.source)] + ([chunk.date] if chunk.date else []) + [f"characters {chunk.start}-{chunk.end}"]
+    if source.passage.also_in:  # syndicated copies of the same words, shown once
+        meta.append("also in: " + ", ".join(printable(s) for s in source.passage.also_in))
     return (
         f'<div class="seedqa-source" id="{anchor(turn, source.n)}">'
         f'<div class="seedqa-source-title"><span class="seedqa-n">[{source.n}]</span> {escape(chunk.title)}</div>'

@@ -5,17 +5,23 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from index import formats
 from index.clean import clean
 from index.errors import CorpusError
+from index.formats import Extracted
 from index.text import printable
 from index.types import Document
 
-SUFFIXES = (".txt", ".md", ".markdown")
+TEXT_SUFFIXES = (".txt", ".md", ".markdown")
+# Saved web pages and PDFs are converted to text first (index/formats.py).
+SUFFIXES = TEXT_SUFFIXES + tuple(formats.SUFFIXES)
+KINDS = "/".join(SUFFIXES)
 # Files above this size get a warning before they are read: cleaning and chunking take about
 # 6 s per 5 MB with MiniLM's tokenizer on 2 cores, all before the embedding progress bar starts.
 LARGE_FILE_BYTES = 5_000_000
@@ -36,7 +42,7 @@ def corpus_files(folder: Path) -> list[Path]:
     """
     if not folder.exists():
         raise CorpusError(
-            f"no corpus folder at {printable(str(folder))}; pass --corpus DIR with your .txt/.md articles"
+            f"no corpus folder at {printable(str(folder))}; pass --corpus DIR with your articles ({KINDS})"
         )
     if not folder.is_dir():
         raise CorpusError(f"{printable(str(folder))} is a file, not a folder; pass --corpus DIR")
@@ -94,15 +100,31 @@ def file_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def read_document(path: Path, source: str) -> Document:
-    """Decode and clean one file. Raises OSError or UnicodeDecodeError for unreadable files."""
+Known = Callable[[str], Extracted | None]
+
+
+def _unknown(sha256: str) -> Extracted | None:
+    return None
+
+
+def read_document(path: Path, source: str, known: Known = _unknown) -> Document:
+    """Decode and clean one file. Raises OSError or UnicodeDecodeError for unreadable files,
+    ExtractError for a web page or PDF with no readable article.
+
+    A web page or PDF is converted (index/formats.py) unless `known` has the text extracted
+    from a file with the same hash (an earlier build's): offsets then point into that text.
+    """
     data = path.read_bytes()
+    sha256 = file_hash(data)
+    if path.suffix.lower() in formats.SUFFIXES:
+        extracted = known(sha256) or formats.extract(data, path.suffix)
+        return _converted(source, sha256, extracted, fallback_title=path.stem.replace("_", " "))
     text = data.decode("utf-8")  # offsets are in characters of exactly this text
     cleaned = clean(text, fallback_title=path.stem.replace("_", " "))
     return Document(
         source=source,
         text=text,
-        sha256=file_hash(data),
+        sha256=sha256,
         title=cleaned.title,
         date=cleaned.date,
         author=cleaned.author,
@@ -111,11 +133,30 @@ def read_document(path: Path, source: str) -> Document:
     )
 
 
+def _converted(source: str, sha256: str, extracted: Extracted, *, fallback_title: str) -> Document:
+    """A converted file: the extractor already left the page furniture out, so every line of
+    its text is a paragraph, and its title, author and date are the extractor's."""
+    paragraphs = tuple((m.start(), m.end()) for m in re.finditer(r"[^\n]*\S[^\n]*", extracted.text))
+    return Document(
+        source=source,
+        text=extracted.text,
+        sha256=sha256,
+        title=extracted.title or fallback_title,
+        date=extracted.date,
+        author=extracted.author,
+        paragraphs=paragraphs,
+        breaks=(False,) * len(paragraphs),
+        converted=extracted.kind,
+    )
+
+
 def _quiet(message: str) -> None:
     pass
 
 
-def read_corpus(folder: Path, *, notify: Callable[[str], None] = _quiet) -> tuple[list[Document], list[Skipped]]:
+def read_corpus(
+    folder: Path, *, notify: Callable[[str], None] = _quiet, known: Known = _unknown
+) -> tuple[list[Document], list[Skipped]]:
     """The readable articles of the folder, and the files skipped with the reason why.
 
     `notify` receives one-line warnings about files that are read all the same (a very large
@@ -131,13 +172,16 @@ def read_corpus(folder: Path, *, notify: Callable[[str], None] = _quiet) -> tupl
             skipped.append(Skipped(source, problem))
             continue
         if path.suffix.lower() not in SUFFIXES:
-            skipped.append(Skipped(source, f"not a {'/'.join(SUFFIXES)} file"))
+            skipped.append(Skipped(source, f"not an article file ({KINDS})"))
             continue
         size = _size(path)
         if size > LARGE_FILE_BYTES:
             notify(f"warning: {printable(source)} is {size / 1e6:,.0f} MB; indexing it may take a long time")
         try:
-            document = read_document(path, source)
+            document = read_document(path, source, known)
+        except formats.ExtractError as exc:
+            skipped.append(Skipped(source, str(exc)))
+            continue
         except UnicodeDecodeError:
             skipped.append(Skipped(source, "not UTF-8 text; re-save it as UTF-8"))
             continue
@@ -150,7 +194,7 @@ def read_corpus(folder: Path, *, notify: Callable[[str], None] = _quiet) -> tupl
         documents.append(document)
     if not documents:
         detail = f" ({len(skipped)} skipped: {printable(skipped[0].source)}: {skipped[0].reason})" if skipped else ""
-        raise CorpusError(f"no readable .txt/.md articles in {printable(str(folder))}{detail}; add some and retry")
+        raise CorpusError(f"no readable articles ({KINDS}) in {printable(str(folder))}{detail}; add some and retry")
     return documents, skipped
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from index.copies import OneCopy
 from index.focus import FocusParams, focus_passages, key_sentences
 from index.store import IndexStore
 from index.types import Passage
@@ -40,6 +41,7 @@ class HybridSearcher:
         self.store = store
         self.embedder = embedder
         self.sparse = sparse
+        self._one_copy = OneCopy(store.chunks, store.copies)
 
     def _query_vector(self, query: str) -> np.ndarray:
         return self.embedder.embed_query(query).astype(np.float32).reshape(1, -1)
@@ -87,6 +89,7 @@ class HybridSearcher:
         sparse_scores = dict(learned)
         # Ties (equal fused score) are broken by the dense score, then by position in the corpus.
         order = sorted(fused, key=lambda i: (-fused[i], -dense_scores.get(i, -1.0), i))
+        order, also_in = self._one_copy.filter(order)  # syndicated copies: one stands for all
         order = self._diverse(order, params) if params.per_article else order[: params.k]
         return [
             Passage(
@@ -96,6 +99,7 @@ class HybridSearcher:
                 dense_score=dense_scores.get(i),
                 keyword_score=keyword_scores.get(i),
                 sparse_score=sparse_scores.get(i),
+                also_in=tuple(also_in.get(i, ())),
             )
             for rank, i in enumerate(order, start=1)
         ]

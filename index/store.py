@@ -34,8 +34,10 @@ import numpy as np
 from index import builds
 from index.builds import Notify, quiet
 from index.chunk import ChunkingParams, chunk_document
-from index.corpus import Skipped, corpus_files, file_hash, link_problem, read_corpus
+from index.copies import find_copies
+from index.corpus import Known, Skipped, corpus_files, file_hash, link_problem, read_corpus
 from index.errors import CorpusError, IndexCorruptError, IndexMissingError, IndexStaleError
+from index.formats import Extracted
 from index.keyword import KeywordIndex
 from index.sparse import SparseIndex
 from index.text import printable, utf8_json
@@ -50,6 +52,8 @@ EXACT_LIMIT = 50_000
 # Measured at 116,909 chunks (benchmarks.run scale): recall@10 against exact search 0.911 with
 # efSearch 64 (0.15 ms), 0.949 with 128 (0.27 ms).
 HNSW_EF_SEARCH = 128
+# Folder in a build for the text extracted from web pages and PDFs, one file per original hash.
+TEXTS = "texts"
 # What a damaged index file raises when read: a truncated .npz is a bad zip archive (EOFError when
 # empty, zlib.error when a member is cut), a truncated .npy ends early, faiss says RuntimeError.
 UNREADABLE = (OSError, ValueError, TypeError, KeyError, RuntimeError, EOFError, zipfile.BadZipFile, zlib.error)
@@ -96,6 +100,8 @@ class IndexStore:
         self.dense = dense  # a faiss.Index over normalized vectors (inner product)
         self.keyword = keyword
         self.sparse = sparse  # SPLADE term weights; None for a build without the sparse list
+        # Each syndicated copy -> the article that stands for its group (index/copies.py).
+        self.copies: dict[str, str] = manifest.get("copies", {})
         self._sources: dict[str, str | None] = {}
 
     def source_text(self, source: str) -> str | None:
@@ -107,14 +113,47 @@ class IndexStore:
         if source not in self._sources:
             text = None
             path = Path(self.manifest.get("corpus", "")) / source
+            sha256 = self.manifest.get("files", {}).get(source)
             try:
                 data = path.read_bytes()
-                if file_hash(data) == self.manifest.get("files", {}).get(source):
-                    text = data.decode("utf-8")
+                if file_hash(data) == sha256:
+                    # A web page or PDF: the text extracted at build time, kept in the build.
+                    converted = source in self.manifest.get("converted", {})
+                    text = _extracted_text(self.folder, sha256) if converted else data.decode("utf-8")
             except (OSError, UnicodeDecodeError):
                 pass
             self._sources[source] = text
         return self._sources[source]
+
+
+def _extracted_text(build: Path, sha256: str) -> str:
+    return (build / TEXTS / f"{sha256}.txt").read_text(encoding="utf-8")
+
+
+def _previous_extractions(index_dir: Path) -> Known:
+    """The live build's extracted texts by original-file hash: an unchanged web page or PDF is
+    not converted again (nor, with the same text, embedded again)."""
+    build = builds.live_build(index_dir)
+    manifest = read_manifest(index_dir)
+    if build is None or manifest is None:
+        return lambda sha256: None
+    by_hash = {
+        manifest["files"][source]: (kind, manifest.get("documents", {}).get(source, {}))
+        for source, kind in manifest.get("converted", {}).items()
+        if source in manifest.get("files", {})
+    }
+
+    def known(sha256: str) -> Extracted | None:
+        if sha256 not in by_hash:
+            return None
+        kind, meta = by_hash[sha256]
+        try:
+            text = _extracted_text(build, sha256)
+        except (OSError, UnicodeDecodeError):
+            return None
+        return Extracted(text, meta.get("title"), meta.get("author"), meta.get("date"), kind)
+
+    return known
 
 
 def read_manifest(index_dir: Path) -> dict | None:
@@ -278,7 +317,7 @@ def _build(
     """build_index's work, for a caller that holds the build lock."""
     began = time.perf_counter()
     with builds.staging(index_dir) as (build_id, staging):
-        documents, skipped = read_corpus(corpus, notify=notify)
+        documents, skipped = read_corpus(corpus, notify=notify, known=_previous_extractions(index_dir))
         from tqdm import tqdm
 
         chunks: list[Chunk] = []
@@ -314,6 +353,8 @@ def _build(
             "chunking": dataclasses.asdict(params),
             "files": {d.source: d.sha256 for d in documents},
             "documents": {d.source: {"title": d.title, "date": d.date, "author": d.author} for d in documents},
+            "converted": {d.source: d.converted for d in documents if d.converted},
+            "copies": find_copies(documents),
             "skipped": {s.source: s.reason for s in skipped},
             "skipped_hashes": {s.source: _current_hash(corpus, corpus / s.source) for s in skipped},
             "n_chunks": len(chunks),
@@ -332,6 +373,11 @@ def _build(
             KeywordIndex.build([c.text for c in chunks]).save(staging)
             if sparse_index is not None:
                 sparse_index.save(staging)
+            converted = [d for d in documents if d.converted]
+            if converted:
+                (staging / TEXTS).mkdir()
+            for document in converted:
+                (staging / TEXTS / f"{document.sha256}.txt").write_text(document.text, encoding="utf-8")
             (staging / "manifest.json").write_text(utf8_json(manifest, indent=2), encoding="utf-8")
         builds.publish(index_dir, staging, build_id)
     return BuildReport(

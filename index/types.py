@@ -19,6 +19,9 @@ class Document:
     # that follows removed boilerplate, so a chunk never spans what was cut out.
     paragraphs: tuple[tuple[int, int], ...]
     breaks: tuple[bool, ...]
+    # "html" or "pdf" for a file converted to text (index/formats.py): `text` is then the
+    # extracted text, kept in the index, and `sha256` is still the original file's hash.
+    converted: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,8 @@ class Passage:
     # None shows the whole chunk.
     focus: tuple[tuple[int, int], ...] | None = None
     sparse_score: float | None = None  # SPLADE dot product, when the learned sparse search returned it
+    # Other files holding these words (syndicated copies, index/copies.py): shown once, named here.
+    also_in: tuple[str, ...] = ()
 
     @property
     def shown_text(self) -> str:

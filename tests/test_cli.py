@@ -59,7 +59,7 @@ def test_ask_json_follows_the_schema(fake_app):
     assert [v["check"] for v in data["verdicts"]] == ["supported", "grounded", "answers_the_form", "confident"]
     assert all(set(v) == {"check", "ok", "binding", "reason"} and v["ok"] for v in data["verdicts"])
     assert data["answer"] == f"It costs 40 million euros [{n}]." and data["refused"] is False
-    assert set(data["citations"][0]) == {"n", "source", "title", "chunk_id", "start", "end", "text"}
+    assert set(data["citations"][0]) == {"n", "source", "title", "chunk_id", "start", "end", "text", "also_in"}
     assert set(data["retrieved"][0]) >= {"rank", "source", "chunk_id", "score", "text"}
     assert set(data["timings"]) == {"retrieve_s", "ttft_s", "total_s"}
     assert set(data["tokens"]) == {"prompt", "completion"}

@@ -96,11 +96,13 @@ def test_unreadable_files_are_skipped(corpus, tmp_path):
     (corpus / "latin1.txt").write_bytes("Caf\xe9 au lait.".encode("latin-1"))
     (corpus / "empty.txt").write_text("")
     (corpus / "page.pdf").write_bytes(b"%PDF-1.4")
+    (corpus / "slides.pptx").write_bytes(b"PK")
     report = build_index(corpus, tmp_path / "ix", HashingEmbedder(), PARAMS)
     reasons = {s.source: s.reason for s in report.skipped}
     assert "UTF-8" in reasons["latin1.txt"]
     assert "no article text" in reasons["empty.txt"]
-    assert "not a" in reasons["page.pdf"]
+    assert reasons["page.pdf"] == "a damaged PDF (Stream has ended unexpectedly)"
+    assert reasons["slides.pptx"].startswith("not an article file (.txt/.md/.markdown/.html/.htm/.pdf)")
     assert report.n_documents == 2
     # Skipped files do not make the index look stale.
     assert stale_reasons(tmp_path / "ix", corpus, HashingEmbedder(), PARAMS) == []
