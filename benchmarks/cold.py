@@ -24,8 +24,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from benchmarks.common import (
     OTHER_QUESTIONS,
@@ -41,6 +42,7 @@ from benchmarks.common import (
 )
 
 SEEDQA = Path(sys.executable).with_name("seedqa")
+T = TypeVar("T")
 
 
 def help_times(reps: int) -> list[float]:
@@ -101,11 +103,16 @@ def cold_ask(env: dict[str, str], question: str = SHOWCASE) -> dict[str, Any]:
     }
 
 
-def stages() -> dict[str, float]:
-    """Each start-up step of `seedqa ask`, in order, in this (fresh) process."""
+def stages(*, fake: bool = False) -> dict[str, float]:
+    """Each start-up step of `seedqa ask`, in order, in this (fresh) process.
+
+    The models are built as chat/app.py builds them; with `fake`, the hashing embedder and a
+    scripted generator stand in (plumbing only: the numbers mean nothing) and the index is
+    built if it is missing.
+    """
     out: dict[str, float] = {}
 
-    def step(name: str, action) -> Any:  # type: ignore[no-untyped-def]
+    def step(name: str, action: Callable[[], T]) -> T:
         began = time.perf_counter()
         result = action()
         out[name] = time.perf_counter() - began
@@ -115,40 +122,36 @@ def stages() -> dict[str, float]:
     step("import chat.app (+index, models)", lambda: __import__("chat.app"))
     step("import faiss", lambda: __import__("faiss"))
     step("import llama_cpp", lambda: __import__("llama_cpp"))
-    from chat.app import build_embedder, index_dir
-    from chat.prompt import OPENINGS, PREFIX
+    from chat.app import build_embedder, build_llama, build_sparse, index_dir, prime_prefix
     from chat.settings import Settings
     from index.search import HybridSearcher
     from index.store import ensure_index
-    from models.generator import LlamaGenerator
-    from models.gguf import resolve_gguf
+    from models.embedder import Embedder
+    from models.fakes import HashingEmbedder, HashingSparseEncoder
+    from models.splade import SparseEncoder
 
     settings = Settings.load()
-    gguf = step("resolve gguf", lambda: resolve_gguf(settings.generator.gguf, settings.data_dir))
-
-    def load_llm() -> LlamaGenerator:  # as chat/app.py build_pipeline does
-        return LlamaGenerator(
-            gguf,
-            n_ctx=settings.generator.n_ctx,
-            n_threads=settings.generator.n_threads,
-            n_batch=settings.generator.n_batch,
-            state_dir=settings.data_dir / "llm-state",
-        )
-
-    generator = step("load LLM (LlamaGenerator)", load_llm)
-    began = time.perf_counter()
-    how = generator.prime(PREFIX, OPENINGS)
-    out[f"prime the prompt prefix ({how})"] = time.perf_counter() - began
-    embedder = build_embedder(settings)  # as a cold ask: torch is never loaded, queries use NumPy
-    store = step("check + load index", lambda: ensure_index(settings.corpus, index_dir(settings), embedder,
-                                                            settings.chunking, rebuild=False))  # fmt: skip
-    searcher = HybridSearcher(store, embedder)
+    if fake:
+        out["load LLM (fake)"] = 0.0
+    else:
+        generator = step("load LLM (build_llama)", lambda: build_llama(settings))
+        began = time.perf_counter()
+        how = prime_prefix(generator)
+        out[f"prime the prompt prefix ({how})"] = time.perf_counter() - began
+    # As a cold ask: torch is never loaded, queries use NumPy.
+    embedder: Embedder = HashingEmbedder() if fake else build_embedder(settings)
+    sparse: SparseEncoder | None = HashingSparseEncoder() if fake else build_sparse(settings)
+    folder = index_dir(settings)
+    store = step("check + load index", lambda: ensure_index(settings.corpus, folder, embedder, settings.chunking,
+                                                            sparse=sparse, rebuild=fake))  # fmt: skip
+    searcher = HybridSearcher(store, embedder, sparse)
     step("first search (loads the NumPy query encoder)", lambda: searcher.search(SHOWCASE, settings.retrieval))
     step("second search", lambda: searcher.search(OTHER_QUESTIONS[0], settings.retrieval))
     # Not on a cold ask's path (only index builds and the web server load them); timed last
     # so the searches above run as in a cold ask.
-    step("import torch (not on the ask path)", lambda: __import__("torch"))
-    step("import sentence_transformers (not on the ask path)", lambda: __import__("sentence_transformers"))
+    if not fake:
+        step("import torch (not on the ask path)", lambda: __import__("torch"))
+        step("import sentence_transformers (not on the ask path)", lambda: __import__("sentence_transformers"))
     return out
 
 
@@ -162,7 +165,7 @@ def _no_repack() -> None:
 
     original = low.llama_model_default_params
 
-    def patched():  # type: ignore[no-untyped-def]
+    def patched() -> Any:
         params = original()
         params.use_extra_bufts = False
         return params
@@ -170,38 +173,41 @@ def _no_repack() -> None:
     low.llama_model_default_params = patched
 
 
-def llm_memory(n_ctx: int, n_batch: int, answers: int, repack: int = 1) -> dict[str, Any]:
+def llm_memory(n_ctx: int, n_batch: int, answers: int, repack: int = 1, *, fake: bool = False) -> dict[str, Any]:
     """Peak RSS of a process that holds only the LLM, after `answers` completed answers.
 
-    The generator is the product's (`prime()` with a state dir of its own, computed here).
-    The prompts are real ones (system, few-shot, four seed chunks shown whole, a reference
+    The generator is the product's (chat/app.py `build_llama` and `prime_prefix`, with a state
+    dir of its own, computed here); with `fake`, a scripted generator (plumbing only). The
+    prompts are real ones (system, few-shot, four seed chunks shown whole, a reference
     question); the chunks come from the built index without loading the embedder, so torch
     is not counted.
     """
     import tempfile
+    from dataclasses import replace
 
     from benchmarks.corpus import queries
-    from chat.app import index_dir
-    from chat.prompt import OPENINGS, PREFIX, build_messages
+    from chat.app import build_llama, index_dir, prime_prefix
+    from chat.prompt import build_messages
     from chat.settings import Settings
     from index.store import load_index
     from index.types import Passage
-    from models.generator import LlamaGenerator
-    from models.gguf import resolve_gguf
+    from models.fakes import ScriptedGenerator
+    from models.generator import Generator
 
     settings = Settings.load()
     chunks = load_index(index_dir(settings)).chunks[:4]
     passages = [Passage(c, i + 1, 0.0, None, None) for i, c in enumerate(chunks)]
-    gguf = resolve_gguf(settings.generator.gguf, settings.data_dir)
-    if not repack:
+    sized = replace(settings, generator=replace(settings.generator, n_ctx=n_ctx, n_batch=n_batch))
+    if not repack and not fake:
         _no_repack()
     with tempfile.TemporaryDirectory(prefix="llm-state-") as state_dir:
         began = time.perf_counter()
-        generator = LlamaGenerator(gguf, n_ctx=n_ctx, n_batch=n_batch, state_dir=Path(state_dir))
+        llama = None if fake else build_llama(sized, state_dir=Path(state_dir))
+        generator: Generator = ScriptedGenerator(n_ctx=n_ctx) if llama is None else llama
         out: dict[str, Any] = {"n_ctx": n_ctx, "n_batch": n_batch, "answers": answers, "repack": repack,
                                "load_s": time.perf_counter() - began, "after_load_rss_mb": peak_rss_mb()}  # fmt: skip
         began = time.perf_counter()
-        out["prime"] = generator.prime(PREFIX, OPENINGS)
+        out["prime"] = prime_prefix(llama) if llama is not None else "fake"
         out["prime_s"] = time.perf_counter() - began
         out["after_prime_rss_mb"] = peak_rss_mb()
         began = time.perf_counter()
@@ -286,10 +292,18 @@ def run(options: Options) -> Report:
     return report
 
 
-if __name__ == "__main__":
-    if sys.argv[1:] == ["stages"]:
-        emit(stages())
-    elif sys.argv[1:2] == ["llm-memory"] and len(sys.argv) in (5, 6):
-        emit(llm_memory(*(int(a) for a in sys.argv[2:])))
+def main(argv: list[str]) -> None:
+    """`python -m benchmarks.cold stages | llm-memory N_CTX N_BATCH ANSWERS [REPACK]`, each with
+    `--fake` for the fakes; prints one JSON line (`emit`)."""
+    fake = "--fake" in argv
+    args = [a for a in argv if a != "--fake"]
+    if args == ["stages"]:
+        emit(stages(fake=fake))
+    elif args[:1] == ["llm-memory"] and len(args) in (4, 5):
+        emit(llm_memory(*(int(a) for a in args[1:]), fake=fake))
     else:
-        sys.exit("usage: python -m benchmarks.cold stages | llm-memory N_CTX N_BATCH ANSWERS [REPACK]")
+        sys.exit("usage: python -m benchmarks.cold stages | llm-memory N_CTX N_BATCH ANSWERS [REPACK] [--fake]")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

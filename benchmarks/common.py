@@ -18,7 +18,10 @@ import time
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # not imported at run time: `cold stages` times the first import of models/
+    from models.embedder import Embedder
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -191,16 +194,21 @@ def emit(result: dict[str, Any]) -> None:
     print(json.dumps(result, default=str), flush=True)
 
 
-def make_embedder(fake: bool):  # type: ignore[no-untyped-def]
-    """The real MiniLM embedder, loaded now (so no arm pays for the load), or the hashing fake."""
+def make_embedder(fake: bool) -> Embedder:
+    """The product's embedder (chat/app.py `build_embedder`), loaded now so that no arm pays
+    for the load, or the hashing fake."""
     if fake:
         from models.fakes import HashingEmbedder
 
         return HashingEmbedder()
-    from models.embedder import SentenceTransformerEmbedder, default_embedder_path
+    from chat.app import build_embedder
+    from chat.settings import Settings
+    from models.e5 import E5Embedder
+    from models.embedder import SentenceTransformerEmbedder
 
-    embedder = SentenceTransformerEmbedder(default_embedder_path())
-    embedder.load()
+    embedder = build_embedder(Settings.load())
+    if isinstance(embedder, SentenceTransformerEmbedder | E5Embedder):
+        embedder.load()
     embedder.embed_documents(["warm up the model"])
     return embedder
 

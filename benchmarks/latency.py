@@ -48,16 +48,15 @@ from benchmarks.llm import (
     without_prefix,
 )
 from chat.ask import Pipeline
-from chat.prompt import OPENINGS, PREFIX
+from chat.settings import Settings
 from index.chunk import ChunkingParams
 from index.search import HybridSearcher
 from index.store import ensure_index
 from models.generator import default_threads
 
 
-def bench_settings(workdir: Path):  # type: ignore[no-untyped-def]
+def bench_settings(workdir: Path) -> Settings:
     """Default settings, with a private data dir for indexes and the user's GGUF pinned."""
-    from chat.settings import Settings
     from models.gguf import resolve_gguf
 
     user = Settings.load()
@@ -106,24 +105,20 @@ def pipelines(options: Options, state_root: Path) -> tuple[dict[int, Pipeline], 
         reply = "Erdogan turned to Russia because the West did not back him after the coup [1]."
         return {t: Pipeline(searcher, _Paced(ScriptedGenerator([reply]))) for t in options.threads}, {}
     import time
+    from dataclasses import replace
 
-    from chat.app import index_dir
-    from models.generator import LlamaGenerator
+    from chat.app import build_llama, build_sparse, index_dir, prime_prefix
 
     settings = bench_settings(options.workdir)
-    store = ensure_index(settings.corpus, index_dir(settings), embedder, settings.chunking)
-    searcher = HybridSearcher(store, embedder)
+    sparse = build_sparse(settings)
+    store = ensure_index(settings.corpus, index_dir(settings), embedder, settings.chunking, sparse=sparse)
+    searcher = HybridSearcher(store, embedder, sparse)
     out, primed = {}, {}
     for threads in options.threads:
-        generator = LlamaGenerator(
-            settings.generator.gguf,
-            n_ctx=settings.generator.n_ctx,
-            n_threads=threads,
-            n_batch=settings.generator.n_batch,
-            state_dir=state_root / f"threads-{threads}",
-        )
+        threaded = replace(settings, generator=replace(settings.generator, n_threads=threads))
+        generator = build_llama(threaded, state_dir=state_root / f"threads-{threads}")
         began = time.perf_counter()
-        how = generator.prime(PREFIX, OPENINGS)  # as chat/app.py build_pipeline does
+        how = prime_prefix(generator)  # as chat/app.py build_generator does
         primed[threads] = {"how": how, "prime_s": time.perf_counter() - began}
         out[threads] = Pipeline(searcher, generator, retrieval=settings.retrieval, answering=settings.answering)
     return out, primed
@@ -231,8 +226,8 @@ def measure_prime(pipe: Pipeline, reps: int) -> dict[str, Any]:
     """
     rows = []
     for _ in range(reps):
-        computed = timed_prime(pipe.generator, PREFIX, keep_file=False)
-        loaded = timed_prime(pipe.generator, PREFIX, keep_file=True)
+        computed = timed_prime(pipe.generator, keep_file=False)
+        loaded = timed_prime(pipe.generator, keep_file=True)
         showcase = first_token(pipe, SHOWCASE)
         rows.append({"computed": computed, "loaded": loaded, "showcase": showcase, "load": load()})
     return {"runs": rows}

@@ -8,32 +8,34 @@ of the prompt the KV cache reused. `to_prefix` puts the context back to exactly 
 primed prompt prefix (system + few-shot), so a "warm" measurement evaluates the whole
 per-question part; `without_prefix` switches the product's automatic prefix restore off for
 an arm; `timed_prime` times `LlamaGenerator.prime()` computing or loading that prefix.
+
+Only the generator's public surface is used (`llama`, `state_dir`, `prefix_tokens`,
+`to_prefix`, `restore_prefix`); for fakes, which have none of it, each helper is a no-op.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Generator as PyGenerator
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
+from chat.app import prime_prefix
 from chat.ask import AnswerStream, Pipeline
-from chat.prompt import OPENINGS, build_messages, format_passages
+from chat.prompt import build_messages, format_passages
 from models.generator import Message
 
 
 def llama_of(generator: Any) -> Any:
     """The llama_cpp.Llama under a LlamaGenerator (or a preloading wrapper), else None."""
-    return getattr(generator_of(generator), "_llm", None)
+    return getattr(generator_of(generator), "llama", None)
 
 
 def _perf_reset(llm: Any) -> None:
     if llm is not None:
         import llama_cpp
 
-        llama_cpp.llama_perf_context_reset(llm._ctx.ctx)
+        llama_cpp.llama_perf_context_reset(llm.ctx)
 
 
 def _perf(llm: Any) -> dict[str, float]:
@@ -41,7 +43,7 @@ def _perf(llm: Any) -> dict[str, float]:
         return {}
     import llama_cpp
 
-    data = llama_cpp.llama_perf_context(llm._ctx.ctx)
+    data = llama_cpp.llama_perf_context(llm.ctx)
     return {
         "n_prompt_eval": int(data.n_p_eval),
         "prompt_eval_s": data.t_p_eval_ms / 1000,
@@ -51,15 +53,12 @@ def _perf(llm: Any) -> dict[str, float]:
 
 
 def stop(stream: AnswerStream) -> None:
-    """Stop a stream and the model's generation under it, so the model is free at once."""
+    """Stop a stream and the model's generation under it, so the model is free at once.
+
+    `AnswerStream.close` closes the generation it is relaying (chat/ask.py, `_relay`), which
+    releases the model's lock.
+    """
     stream.close()
-    generation = stream._generation
-    if generation is not None:
-        close = getattr(generation, "close", None)  # Generation.close(), else its iterator's
-        if close is None and isinstance(iter(generation), PyGenerator):
-            close = iter(generation).close
-        if close is not None:
-            close()
 
 
 def first_token(pipeline: Pipeline, question: str, *, k: int | None = None) -> dict[str, Any]:
@@ -79,7 +78,7 @@ def first_token(pipeline: Pipeline, question: str, *, k: int | None = None) -> d
         "question": question,
         "k": len(stream.passages),
         "ttft_s": ttft_s,
-        "second_pass": bool(getattr(stream, "second_pass", False)),
+        "second_pass": stream.second_pass,
         "retrieve_s": retrieve_s,
         "prompt_tokens": generation.prompt_tokens if generation is not None else 0,
         **_perf(llm),
@@ -119,7 +118,7 @@ def full_answer(pipeline: Pipeline, question: str) -> dict[str, Any]:
     for _ in stream:
         stamps.append(time.perf_counter())
     answer = stream.answer()
-    return {"question": question, "text": answer.raw_text, "second_pass": bool(getattr(answer, "second_pass", False)),
+    return {"question": question, "text": answer.raw_text, "second_pass": answer.second_pass,
             **_rates(began, stamps), **_perf(llm)}  # fmt: skip
 
 
@@ -164,8 +163,7 @@ def generator_of(generator: Any) -> Any:
 
 def prefix_tokens(generator: Any) -> int | None:
     """Tokens of the fixed prompt prefix the product primed (None for fakes, or not primed)."""
-    state = getattr(generator_of(generator), "_prefix", None)
-    return len(state.tokens) if state is not None else None
+    return getattr(generator_of(generator), "prefix_tokens", None)
 
 
 def to_prefix(generator: Any) -> None:
@@ -177,54 +175,56 @@ def to_prefix(generator: Any) -> None:
     the whole per-question part is evaluated, as for a question with new passages.
     No-op for fakes.
     """
-    inner = generator_of(generator)
-    state = getattr(inner, "_prefix", None)
-    if state is not None:
-        inner._restore(state)
+    restore: Callable[[], None] | None = getattr(generator_of(generator), "to_prefix", None)
+    if restore is not None:
+        restore()
 
 
 @contextlib.contextmanager
 def without_prefix(generator: Any) -> Iterator[None]:
-    """Switch off the product's automatic prefix restore for a while (`_prefix = None`).
+    """Switch off the product's automatic prefix restore for a while (`restore_prefix = False`).
 
     For arms that must show what happens without it: a prompt evaluated from token 0 after
-    `Llama.reset()`, or an answer prompt right after an unrelated one.
+    `Llama.reset()`, or an answer prompt right after an unrelated one. No-op for fakes.
     """
     inner = generator_of(generator)
-    saved = getattr(inner, "_prefix", None)
+    saved = getattr(inner, "restore_prefix", None)
     if saved is not None:
-        inner._prefix = None
+        inner.restore_prefix = False
     try:
         yield
     finally:
         if saved is not None:
-            inner._prefix = saved
+            inner.restore_prefix = saved
 
 
-def timed_prime(generator: Any, messages: Sequence[Message], *, keep_file: bool) -> dict[str, Any]:
-    """`prime()` into an emptied context, as a new process does it.
+def timed_prime(generator: Any, *, keep_file: bool) -> dict[str, Any]:
+    """The product's `prime()` (chat/app.py `prime_prefix`) into an emptied context, as a new
+    process does it.
 
     With the saved state file (`keep_file`) the prefix is loaded; without it (the file is
     deleted first, a first-ever run) it is computed and saved again.
     """
     inner = generator_of(generator)
-    llm = inner._llm
-    folder: Path = inner._state_dir
+    llm = inner.llama
+    folder = inner.state_dir
+    assert folder is not None, "timed_prime needs a generator with a state dir"
     if not keep_file:
         for path in folder.glob("prefix-*.kv"):
             path.unlink()
-    inner._prefix = None
+    import llama_cpp
+
     llm.reset()
-    llm._ctx.kv_cache_clear()
+    llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(llm.ctx), True)  # the KV cache too
     began = time.perf_counter()
-    how = inner.prime(messages, OPENINGS)
+    how = prime_prefix(inner)
     seconds = time.perf_counter() - began
     files = sorted(folder.glob("prefix-*.kv"))
-    return {"how": how, "prime_s": seconds, "prefix_tokens": len(inner._prefix.tokens),
+    return {"how": how, "prime_s": seconds, "prefix_tokens": inner.prefix_tokens,
             "state_bytes": files[0].stat().st_size if files else 0}  # fmt: skip
 
 
-def user_message_tokens(pipeline: Pipeline, question: str, count) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def user_message_tokens(pipeline: Pipeline, question: str, count: Callable[[str], int]) -> dict[str, int]:
     """Where the per-question tokens go: passage texts as shown (focused), the titles that are
     shown (one line per article), the question, the rest; and, for comparison, the
     passages' whole chunk texts (what focusing saved)."""

@@ -18,6 +18,7 @@ import json
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 from benchmarks.common import peak_rss_mb
 
@@ -56,7 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     pipeline = build_pipeline(settings)
     questions = [json.loads(line)["question"] for line in args.questions.read_text().splitlines()[: args.n]]
     gguf = str(resolve_gguf(settings.generator.gguf, settings.data_dir))
-    common = {"n_ctx": settings.generator.n_ctx, "n_batch": settings.generator.n_batch, "verbose": False}
+    common: dict[str, Any] = {
+        "n_ctx": settings.generator.n_ctx,
+        "n_batch": settings.generator.n_batch,
+        "verbose": False,
+    }
     draft = LlamaPromptLookupDecoding(num_pred_tokens=args.draft)
     arms = {
         "plain": Llama(model_path=gguf, **common),

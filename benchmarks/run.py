@@ -4,6 +4,7 @@
     .venv/bin/python -m benchmarks.run latency --reps 7
     .venv/bin/python -m benchmarks.run scale --chunks 5000  # a quick scale run
     .venv/bin/python -m benchmarks.run build scale --fake --chunks 300   # plumbing only
+    .venv/bin/python -m benchmarks.run scale --chunks 5000 --no-llm      # retrieval only
 
 Benchmarks run one after another (never two heavy processes at once); each prints its table
 and writes benchmarks/results/<name>-<time>.json with the machine and load averages.
@@ -44,7 +45,9 @@ def parse(argv: list[str] | None) -> tuple[list[str], Options, argparse.Namespac
     parser.add_argument("--threads", default=",".join(map(str, defaults.threads)), help="latency: e.g. 1,2")
     parser.add_argument("--k-values", default=",".join(map(str, defaults.k_values)), help="latency: e.g. 2,3,4")
     parser.add_argument("--embed-threads", type=int, default=None, help="scale: torch threads for the build")
-    parser.add_argument("--no-llm", action="store_true", help="scale: skip the full answer in the query process")
+    llm_help = "scale: answer the showcase in the query process (the default; with --fake a scripted LLM answers)"
+    parser.add_argument("--with-llm", dest="no_llm", action="store_false", default=False, help=llm_help)
+    parser.add_argument("--no-llm", dest="no_llm", action="store_true", help="scale: skip that answer")
     parser.add_argument("--reuse-index", action="store_true", help="scale: query an existing index of that size")
     parser.add_argument("--fake", action="store_true", help="fake models: checks the plumbing, numbers mean nothing")
     parser.add_argument("--sparse-only", action="store_true", help="scale: real SPLADE, fake dense embedder")

@@ -93,7 +93,7 @@ def run(options: Options, *, reuse_index: bool = False, compare: bool = True) ->
     )
 
     args = ["-m", "benchmarks.scale_worker", "query", "--index", str(index_dir), "--queries", str(options.queries)]
-    if options.with_llm and not options.fake and not options.sparse_only:
+    if options.with_llm and not options.sparse_only:  # with --fake, a scripted generator answers
         args.append("--with-llm")
     if compare:
         args.append("--compare")

@@ -18,42 +18,66 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
 from benchmarks.build import phases
 from benchmarks.common import SHOWCASE, emit, library_threads, median, peak_rss_mb, percentile, set_library_threads
 from benchmarks.corpus import queries as make_queries
+from chat.settings import Settings
 from index.builds import live_build
 from index.chunk import ChunkingParams
 from index.focus import FocusParams
 from index.keyword import KeywordIndex, tokenize
 from index.search import HybridSearcher, RetrievalParams
 from index.store import build_index, load_index
+from models.embedder import Embedder
+from models.splade import SparseEncoder
 
+T = TypeVar("T")
 CANDIDATES = RetrievalParams().candidates  # 20 from each list, as the product searches
 
 
-def _embedder(fake: bool):  # type: ignore[no-untyped-def]
+def _embedder(fake: bool) -> Embedder:
+    """The product's embedder (chat/app.py `build_embedder`, not loaded yet), or the hashing fake."""
     if fake:
         from models.fakes import HashingEmbedder
 
         return HashingEmbedder()
-    from models.embedder import SentenceTransformerEmbedder, default_embedder_path
+    from chat.app import build_embedder
 
-    return SentenceTransformerEmbedder(default_embedder_path())
+    return build_embedder(Settings.load())
 
 
-def _sparse(fake: bool):  # type: ignore[no-untyped-def]
+def _fake_dense() -> Embedder:
+    """The hashing embedder, cutting chunks as the real embedder's tokenizer does (no torch)."""
+    from models.fakes import HashingEmbedder
+
+    tokenizer = _embedder(False)
+
+    class CountedAsReal(HashingEmbedder):
+        def count_tokens(self, text: str) -> int:
+            return tokenizer.count_tokens(text)
+
+    return CountedAsReal()
+
+
+def _sparse(fake: bool) -> SparseEncoder:
+    """The product's SPLADE encoder (chat/app.py `build_sparse`), or the hashing fake."""
     if fake:
         from models.fakes import HashingSparseEncoder
 
         return HashingSparseEncoder()
-    from models.splade import SpladeEncoder, default_sparse_path
+    from chat.app import build_sparse
 
-    return SpladeEncoder(default_sparse_path())
+    sparse = build_sparse(Settings.load())
+    if sparse is None:
+        raise SystemExit("scale measures the sparse list: unset SEEDQA_SPARSE=off")
+    return sparse
 
 
 def stats(values_s: list[float]) -> dict[str, float]:
@@ -64,9 +88,7 @@ def stats(values_s: list[float]) -> dict[str, float]:
 def build(
     corpus: Path, index_dir: Path, fake: bool, sample: int, threads: int | None = None, fake_dense: bool = False
 ) -> dict:
-    embedder = _embedder(fake or fake_dense)
-    if fake_dense and not fake:  # chunks as the real embedder's tokenizer cuts them (no torch)
-        embedder.count_tokens = _embedder(False).count_tokens
+    embedder = _fake_dense() if fake_dense and not fake else _embedder(fake or fake_dense)
     sparse = _sparse(fake)
     if threads and not fake:
         import torch
@@ -101,7 +123,8 @@ def build(
     return out
 
 
-def _timed(function, *args):  # type: ignore[no-untyped-def]
+def _timed(function: Callable[..., T], *args: Any) -> tuple[T, float]:
+    """The result of `function(*args)` and the seconds it took."""
     began = time.perf_counter()
     result = function(*args)
     return result, time.perf_counter() - began
@@ -121,7 +144,7 @@ def query(index_dir: Path, n_queries: int, fake: bool, with_llm: bool, compare: 
     # Each query runs with the libraries' default threads (what the product uses: torch and
     # faiss take every core) and with one thread, alternating which goes first.
     defaults = library_threads()
-    arms = {"default": defaults, "1 thread": 1} if defaults else {"default": defaults}
+    arms: dict[str, int | dict[str, int]] = {"default": defaults, "1 thread": 1} if defaults else {"default": defaults}
     # "fused_total" is retrieval proper (embed + dense + keyword + fusion), what grows with the
     # corpus; "with_focus" adds the per-question focusing of the k passages (index/focus.py),
     # a cost that depends on k, not on the corpus size.
@@ -129,6 +152,8 @@ def query(index_dir: Path, n_queries: int, fake: bool, with_llm: bool, compare: 
     parts = ("embed", "dense", "keyword", "sparse", "fused_total", "with_focus")
     times: dict[str, dict[str, list[float]]] = {arm: {part: [] for part in parts} for arm in arms}
     vectors = []
+    learned = store.sparse
+    assert learned is not None, "the scale index is built with SPLADE weights"
     for i, q in enumerate(questions):
         for arm in list(arms) if i % 2 == 0 else list(arms)[::-1]:
             set_library_threads(arms[arm])
@@ -140,7 +165,7 @@ def query(index_dir: Path, n_queries: int, fake: bool, with_llm: bool, compare: 
             times[arm]["dense"].append(t)
             _, t = _timed(store.keyword.top, q, CANDIDATES)
             times[arm]["keyword"].append(t)
-            _, t = _timed(lambda q: store.sparse.top(*sparse.encode([q])[0], CANDIDATES), q)  # SPLADE, encode included
+            _, t = _timed(lambda q: learned.top(*sparse.encode([q])[0], CANDIDATES), q)  # SPLADE, encode included
             times[arm]["sparse"].append(t)
             _, t = _timed(searcher.search, q, unfocused)
             times[arm]["fused_total"].append(t)
@@ -152,8 +177,8 @@ def query(index_dir: Path, n_queries: int, fake: bool, with_llm: bool, compare: 
     out["dense_index"] = store.manifest.get("dense_index")
     out["latency"] = {arm: {name: stats(values) for name, values in parts.items()} for arm, parts in times.items()}
     out["retrieval_peak_rss_mb"] = peak_rss_mb()
-    if with_llm and not fake:
-        out["llm"] = _answer_once(searcher, index_dir.parent / "llm-state")
+    if with_llm:
+        out["llm"] = _answer_once(searcher, index_dir.parent / "llm-state", fake=fake)
         out["ask_peak_rss_mb"] = peak_rss_mb()
     if compare:
         queries_matrix = np.stack(vectors)
@@ -162,26 +187,23 @@ def query(index_dir: Path, n_queries: int, fake: bool, with_llm: bool, compare: 
     return out
 
 
-def _answer_once(searcher: HybridSearcher, state_dir: Path) -> dict:
-    """Load the LLM as the product does (primed with the fixed prompt prefix), answer the showcase."""
+def _answer_once(searcher: HybridSearcher, state_dir: Path, *, fake: bool = False) -> dict[str, Any]:
+    """Load the LLM as the product does (chat/app.py `build_llama`, primed with the fixed prompt
+    prefix by `prime_prefix`), answer the showcase; with `fake`, a scripted generator answers."""
+    from chat.app import build_llama, prime_prefix
     from chat.ask import Pipeline
-    from chat.prompt import PREFIX
-    from chat.settings import Settings
-    from models.generator import LlamaGenerator
-    from models.gguf import resolve_gguf
+    from models.fakes import ScriptedGenerator
+    from models.generator import Generator
 
     settings = Settings.load()
-    gguf = resolve_gguf(settings.generator.gguf, settings.data_dir)
-    generator, load_s = _timed(
-        lambda: LlamaGenerator(
-            gguf,
-            n_ctx=settings.generator.n_ctx,
-            n_threads=settings.generator.n_threads,
-            n_batch=settings.generator.n_batch,
-            state_dir=state_dir,
-        )
-    )
-    primed, prime_s = _timed(generator.prime, PREFIX)
+    generator: Generator
+    if fake:
+        generator, load_s = ScriptedGenerator(["Erdogan turned to Russia after the coup [1]."]), 0.0
+        primed, prime_s = "fake", 0.0
+    else:
+        llama, load_s = _timed(lambda: build_llama(settings, state_dir=state_dir))
+        primed, prime_s = _timed(prime_prefix, llama)
+        generator = llama
     answer = Pipeline(searcher, generator, retrieval=settings.retrieval, answering=settings.answering).ask(SHOWCASE)
     return {
         "load_llm_s": load_s,

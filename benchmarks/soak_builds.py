@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import queue
+import queue  # queue.Empty: what a multiprocessing queue's get raises on timeout
 import tempfile
 import time
 from dataclasses import dataclass
+from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier, Event
 from pathlib import Path
 
@@ -70,7 +71,7 @@ def write_article(corpus: Path, number: int, edition: int) -> None:
 
 
 def _builder(
-    corpus: Path, index_dir: Path, embedder: Embedder, sparse: SparseEncoder, barrier: Barrier, results: queue.Queue
+    corpus: Path, index_dir: Path, embedder: Embedder, sparse: SparseEncoder, barrier: Barrier, results: Queue
 ) -> None:
     waited: list[str] = []
     try:
@@ -82,7 +83,7 @@ def _builder(
         results.put(("ok", bool(waited)))
 
 
-def _reader(index_dir: Path, reading: Event, stop: Event, results: queue.Queue) -> None:
+def _reader(index_dir: Path, reading: Event, stop: Event, results: Queue) -> None:
     loads = errors = 0
     messages: list[str] = []
     while not stop.is_set():
@@ -120,8 +121,8 @@ def soak(
         write_article(corpus, number, 0)
     build_index(corpus, index_dir, embedder, PARAMS, sparse=sparse)  # the reader starts on a live index
 
-    built: queue.Queue = ctx.Queue()
-    read: queue.Queue = ctx.Queue()
+    built: Queue = ctx.Queue()
+    read: Queue = ctx.Queue()
     reading, stop = ctx.Event(), ctx.Event()
     reader = ctx.Process(target=_reader, args=(index_dir, reading, stop, read), daemon=True)
     reader.start()

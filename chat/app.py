@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from chat.ask import Pipeline
@@ -37,19 +38,36 @@ def index_dir(settings: Settings) -> Path:
     return index_dir_for(settings.data_dir, settings.corpus)
 
 
+def build_llama(settings: Settings, *, state_dir: Path | None = None) -> LlamaGenerator:
+    """The LLM, loaded now in this thread and not yet primed (`prime_prefix` does that).
+
+    `build_generator` loads it in the background; benchmarks call this to time the load and
+    the priming apart. `state_dir` (default: <data dir>/llm-state) is where the primed prefix is saved.
+    """
+    gguf = resolve_gguf(settings.generator.gguf, settings.data_dir)
+    return LlamaGenerator(
+        gguf,
+        n_ctx=settings.generator.n_ctx,
+        n_threads=settings.generator.n_threads,
+        n_batch=settings.generator.n_batch,
+        state_dir=state_dir or settings.data_dir / "llm-state",
+    )
+
+
+def prime_prefix(generator: LlamaGenerator) -> str:
+    """Make the fixed prompt prefix ready: loaded from the state dir, or computed once and saved.
+    Returns "loaded" or "computed"."""
+    return generator.prime(PREFIX, OPENINGS)
+
+
 def build_generator(settings: Settings) -> PreloadingGenerator:
     """The LLM, loading in a background thread (the first call that needs it waits)."""
     gguf = resolve_gguf(settings.generator.gguf, settings.data_dir)  # fails fast if missing
+    resolved = replace(settings, generator=replace(settings.generator, gguf=gguf))
 
     def load_generator() -> LlamaGenerator:
-        generator = LlamaGenerator(
-            gguf,
-            n_ctx=settings.generator.n_ctx,
-            n_threads=settings.generator.n_threads,
-            n_batch=settings.generator.n_batch,
-            state_dir=settings.data_dir / "llm-state",
-        )
-        generator.prime(PREFIX, OPENINGS)  # the fixed prompt prefix: from disk, or computed once and saved
+        generator = build_llama(resolved)
+        prime_prefix(generator)
         return generator
 
     return PreloadingGenerator(load_generator)

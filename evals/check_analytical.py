@@ -43,8 +43,7 @@ def load_corpus(corpus: Path) -> dict[str, str]:
 
 def is_phrase_list(value: object) -> bool:
     """True for a non-empty list of non-empty strings."""
-    return (isinstance(value, list) and bool(value)
-            and all(isinstance(s, str) and s.strip() for s in value))
+    return isinstance(value, list) and bool(value) and all(isinstance(s, str) and s.strip() for s in value)
 
 
 def check_shape(row: dict) -> list[str]:
@@ -75,8 +74,11 @@ def check_points(points: object) -> list[str]:
     """Problems with the shape of the points list."""
     if not isinstance(points, list) or not MIN_POINTS <= len(points) <= MAX_POINTS:
         return [f"points must be a list of {MIN_POINTS} to {MAX_POINTS} points"]
-    return [f"point {i} must be a non-empty list of non-empty strings, got {p!r}"
-            for i, p in enumerate(points, 1) if not is_phrase_list(p)]
+    return [
+        f"point {i} must be a non-empty list of non-empty strings, got {p!r}"
+        for i, p in enumerate(points, 1)
+        if not is_phrase_list(p)
+    ]
 
 
 def check_sources(row: dict, corpus: dict[str, str]) -> list[str]:
@@ -111,9 +113,9 @@ def check_row(row: object, corpus: dict[str, str]) -> list[str]:
 
 def check_file(path: Path, corpus: dict[str, str]) -> list[str]:
     """All problems in the question file, each prefixed with its line number and id."""
-    problems, seen = [], {}
-    lines = [(n, line) for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-             if line.strip()]
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    lines = [(n, line) for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if line.strip()]
     for n, line in lines:
         try:
             row = json.loads(line)
@@ -136,8 +138,9 @@ def check_file(path: Path, corpus: dict[str, str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("questions", type=Path, nargs="?", default=REPO / "evals" / "analytical.jsonl")
-    parser.add_argument("--corpus", type=Path, default=REPO / "seeds",
-                        help="directory of article .txt files (default: seeds)")
+    parser.add_argument(
+        "--corpus", type=Path, default=REPO / "seeds", help="directory of article .txt files (default: seeds)"
+    )
     args = parser.parse_args(argv)
     if not args.corpus.is_dir():
         print(f"error: corpus directory {args.corpus} does not exist", file=sys.stderr)
@@ -146,8 +149,9 @@ def main(argv: list[str] | None = None) -> int:
         corpus = load_corpus(args.corpus)
         problems = check_file(args.questions, corpus)
     except (OSError, UnicodeDecodeError) as exc:
-        print(f"error: cannot read {exc.filename if isinstance(exc, OSError) else args.questions}: {exc}",
-              file=sys.stderr)
+        print(
+            f"error: cannot read {exc.filename if isinstance(exc, OSError) else args.questions}: {exc}", file=sys.stderr
+        )
         return 2
     for problem in problems:
         print(problem, file=sys.stderr)

@@ -100,11 +100,14 @@ def main() -> None:
     flags: list[bool] = []
     answerable = refused = unanswerable = 0
     for results, questions, corpus in args.set:
-        r, y, f, a, ra, u = examples(Path(results), Path(questions), Path(corpus), args.label, frozenset(args.skip))
-        flags += f
-        print(f"{results}: {len(r)} answers judged ({sum(y)} right); {a} answerable ({ra} refused already), {u} not")
-        rows += r
-        labels += y
+        found, judged, kinds, a, ra, u = examples(
+            Path(results), Path(questions), Path(corpus), args.label, frozenset(args.skip)
+        )
+        flags += kinds
+        print(f"{results}: {len(found)} answers judged ({sum(judged)} right); {a} answerable ({ra} refused already), "
+              f"{u} not")  # fmt: skip
+        rows += found
+        labels += judged
         answerable += a
         refused += ra
         unanswerable += u

@@ -14,6 +14,7 @@ import gzip
 import json
 import sys
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -143,7 +144,7 @@ def without(names: set[str], model: Calibration | None = None) -> tuple[Check, .
         if check.name in names:
             continue
         if check.name == confidence.NAME and model is not None:
-            check = Check(confidence.NAME, lambda draft, model=model: confidence.verdict(draft, model))
+            check = Check(confidence.NAME, partial(confidence.verdict, model=model))
         chosen.append(check)
     return tuple(chosen)
 

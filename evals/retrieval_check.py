@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chat.app import build_embedder, index_dir  # noqa: E402
+from chat.app import build_embedder, build_sparse, index_dir  # noqa: E402
 from chat.eval_metrics import first_relevant_rank  # noqa: E402
 from chat.evaluate import load_questions  # noqa: E402
 from chat.settings import Settings  # noqa: E402
@@ -38,8 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings.load(corpus=args.corpus)
     embedder = build_embedder(settings)
-    store = ensure_index(settings.corpus, index_dir(settings), embedder, settings.chunking)
-    searcher = HybridSearcher(store, embedder)
+    sparse = build_sparse(settings)  # the lists the product searches (SEEDQA_SPARSE=off: without SPLADE)
+    store = ensure_index(settings.corpus, index_dir(settings), embedder, settings.chunking, sparse=sparse)
+    searcher = HybridSearcher(store, embedder, sparse)
     questions = [q for q in load_questions(args.questions) if q.answerable and q.evidence]
     ranks_only = replace(settings.retrieval, k=10, focus=FocusParams(margin=None))
     ranks = [first_relevant_rank(searcher.search(q.question, ranks_only), q.evidence) for q in questions]

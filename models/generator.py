@@ -112,6 +112,9 @@ class LlamaGenerator:
         self._threads = threads
         self._state_dir = state_dir
         self._prefix: PrefixState | None = None
+        # False: a prompt after an unrelated one is not given the primed prefix back (benchmarks
+        # switch it off to measure what the restore saves; the product never does).
+        self.restore_prefix = True
         self._lock = threading.Lock()
 
     @property
@@ -121,6 +124,28 @@ class LlamaGenerator:
     @property
     def n_ctx(self) -> int:
         return self._n_ctx
+
+    @property
+    def llama(self) -> Any:
+        """The `llama_cpp.Llama` underneath, for measurements of llama.cpp itself (benchmarks/llm.py)."""
+        return self._llm
+
+    @property
+    def state_dir(self) -> Path | None:
+        """Where `prime` saves the prefix state (None: kept in memory only)."""
+        return self._state_dir
+
+    @property
+    def prefix_tokens(self) -> int | None:
+        """Tokens of the primed prompt prefix (None before `prime`)."""
+        return len(self._prefix.tokens) if self._prefix is not None else None
+
+    def to_prefix(self) -> None:
+        """Put the context back to exactly the primed prefix (no-op before `prime`), so that the next
+        prompt evaluates everything after it; benchmarks measure a question's whole own part so."""
+        with self._lock:
+            if self._prefix is not None:
+                self._restore(self._prefix)
 
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
@@ -346,7 +371,7 @@ class LlamaGenerator:
     def _restore_prefix_if_lost(self, messages: Sequence[Message]) -> None:
         """After an unrelated prompt (e.g. a follow-up rewrite), bring the prefix back (~16 ms)."""
         state = self._prefix
-        if state is None or tuple(messages[: len(state.messages)]) != state.messages:
+        if not self.restore_prefix or state is None or tuple(messages[: len(state.messages)]) != state.messages:
             return
         n = len(state.tokens)
         if self._llm.n_tokens >= n and tuple(self._llm.input_ids[:n].tolist()) == state.tokens:

@@ -83,14 +83,13 @@ def test_prefix_helpers_are_no_ops_without_a_primed_llama() -> None:
 
 
 def test_without_prefix_switches_the_restore_off_and_back() -> None:
-    class Primed:
-        _prefix = object()
+    class Primed:  # LlamaGenerator's public switch
+        restore_prefix = True
 
     primed = Primed()
-    saved = primed._prefix
     with without_prefix(primed):
-        assert primed._prefix is None
-    assert primed._prefix is saved
+        assert primed.restore_prefix is False
+    assert primed.restore_prefix is True
 
 
 def test_latency_runs_on_fakes(options: Options) -> None:
