@@ -20,8 +20,9 @@ from benchmarks.common import SEEDS, Options, Report, load, make_embedder, media
 from benchmarks.corpus import write_corpus
 from index.chunk import ChunkingParams, chunk_document
 from index.corpus import read_corpus
+from index.dense import DenseIndex
 from index.keyword import KeywordIndex
-from index.store import _dense_index, build_index, load_index
+from index.store import build_index, load_index
 
 EDIT = "\n\nOfficials in Ankara declined to comment on the report on Tuesday.\n"
 
@@ -94,7 +95,7 @@ def phases(
         vectors = embedder.embed_documents(texts)
         out["embed_s"] = time.perf_counter() - began
     began = time.perf_counter()
-    _dense_index(vectors)
+    DenseIndex.build(vectors)
     out["faiss_s"] = time.perf_counter() - began
     began = time.perf_counter()
     KeywordIndex.build(texts)

@@ -22,7 +22,8 @@ from benchmarks.common import Options, Report, folder_size, python_child
 from benchmarks.corpus import write_corpus
 from index.builds import live_build
 from index.chunk import ChunkingParams
-from index.store import EXACT_LIMIT, read_manifest
+from index.dense import EXACT_LIMIT
+from index.store import read_manifest
 
 
 def _count_tokens(fake: bool):  # type: ignore[no-untyped-def]

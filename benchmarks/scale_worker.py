@@ -161,7 +161,7 @@ def query(index_dir: Path, n_queries: int, fake: bool, with_llm: bool, compare: 
             if arm == "default":
                 vectors.append(vector.astype(np.float32))
             times[arm]["embed"].append(t)
-            _, t = _timed(store.dense.search, vector.astype(np.float32).reshape(1, -1), CANDIDATES)
+            _, t = _timed(store.dense.search, vector.astype(np.float32), CANDIDATES)
             times[arm]["dense"].append(t)
             _, t = _timed(store.keyword.top, q, CANDIDATES)
             times[arm]["keyword"].append(t)
@@ -182,7 +182,9 @@ def query(index_dir: Path, n_queries: int, fake: bool, with_llm: bool, compare: 
         out["ask_peak_rss_mb"] = peak_rss_mb()
     if compare:
         queries_matrix = np.stack(vectors)
-        out["dense_compare"] = compare_dense(store.dense, np.load(store.folder / "vectors.npy"), queries_matrix)
+        out["dense_compare"] = compare_dense(
+            store.dense.faiss_index, np.load(store.folder / "vectors.npy"), queries_matrix
+        )
         out["keyword_compare"] = compare_keyword(store, questions)
     return out
 

@@ -47,9 +47,7 @@ class HybridSearcher:
         return self.embedder.embed_query(query).astype(np.float32).reshape(1, -1)
 
     def _dense(self, vector: np.ndarray, n: int) -> list[tuple[int, float]]:
-        n = min(n, self.store.dense.ntotal)
-        scores, ids = self.store.dense.search(vector, n)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        return self.store.dense.search(vector, n)
 
     def search(self, query: str, params: RetrievalParams) -> list[Passage]:
         vector = self._query_vector(query)

@@ -36,6 +36,7 @@ from index.builds import Notify, quiet
 from index.chunk import ChunkingParams, chunk_document
 from index.copies import find_copies
 from index.corpus import Known, Skipped, corpus_files, file_hash, link_problem, read_corpus
+from index.dense import DenseIndex
 from index.errors import CorpusError, IndexCorruptError, IndexMissingError, IndexStaleError
 from index.formats import Extracted
 from index.keyword import KeywordIndex
@@ -46,12 +47,6 @@ from models.embedder import Embedder
 from models.splade import SparseEncoder
 
 FORMAT = 1
-# Exact search is fast enough below this many chunks (~40 ms at 100k x 384 on 2 cores is
-# the budget); above it an HNSW graph answers in about a millisecond.
-EXACT_LIMIT = 50_000
-# Measured at 116,909 chunks (benchmarks.run scale): recall@10 against exact search 0.911 with
-# efSearch 64 (0.15 ms), 0.949 with 128 (0.27 ms).
-HNSW_EF_SEARCH = 128
 # Folder in a build for the text extracted from web pages and PDFs, one file per original hash.
 TEXTS = "texts"
 # What a damaged index file raises when read: a truncated .npz is a bad zip archive (EOFError when
@@ -91,13 +86,13 @@ class IndexStore:
     """The live index of one corpus folder, loaded for search."""
 
     def __init__(  # type: ignore[no-untyped-def]
-        self, folder: Path, manifest: dict, chunks: list[Chunk], dense, keyword: KeywordIndex,
+        self, folder: Path, manifest: dict, chunks: list[Chunk], dense: DenseIndex, keyword: KeywordIndex,
         sparse: SparseIndex | None = None,
     ):  # fmt: skip
         self.folder = folder
         self.manifest = manifest
         self.chunks = chunks
-        self.dense = dense  # a faiss.Index over normalized vectors (inner product)
+        self.dense = dense
         self.keyword = keyword
         self.sparse = sparse  # SPLADE term weights; None for a build without the sparse list
         # Each syndicated copy -> the article that stands for its group (index/copies.py).
@@ -257,22 +252,6 @@ def _text_key(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
-def _dense_index(vectors: np.ndarray):  # type: ignore[no-untyped-def]
-    import faiss
-
-    dim = vectors.shape[1]
-    index: faiss.Index
-    if len(vectors) <= EXACT_LIMIT:
-        index = faiss.IndexFlatIP(dim)
-    else:
-        hnsw = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        hnsw.hnsw.efConstruction = 80
-        hnsw.hnsw.efSearch = HNSW_EF_SEARCH
-        index = hnsw
-    index.add(vectors)
-    return index
-
-
 def build_index(
     corpus: Path,
     index_dir: Path,
@@ -345,6 +324,7 @@ def _build(
             )
         sparse_seconds = time.perf_counter() - sparse_began
 
+        dense = DenseIndex.build(vectors)
         manifest = {
             "format": FORMAT,
             "corpus": str(corpus.resolve()),
@@ -358,7 +338,7 @@ def _build(
             "skipped": {s.source: s.reason for s in skipped},
             "skipped_hashes": {s.source: _current_hash(corpus, corpus / s.source) for s in skipped},
             "n_chunks": len(chunks),
-            "dense_index": "flat" if len(chunks) <= EXACT_LIMIT else "hnsw",
+            "dense_index": dense.kind,
             "versions": _versions(),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
@@ -367,9 +347,7 @@ def _build(
                 for chunk in chunks:
                     handle.write(utf8_json(dataclasses.asdict(chunk)) + "\n")
             np.save(staging / "vectors.npy", vectors)
-            import faiss
-
-            faiss.write_index(_dense_index(vectors), str(staging / "dense.faiss"))
+            dense.save(staging)
             KeywordIndex.build([c.text for c in chunks]).save(staging)
             if sparse_index is not None:
                 sparse_index.save(staging)
@@ -409,16 +387,12 @@ def _load_build(index_dir: Path, name: str | None) -> IndexStore:
     if build is None or not build.is_dir():
         raise IndexMissingError(f"no index at {index_dir}; run `seedqa index --corpus DIR`")
     try:
-        import faiss
-
         manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
         if not isinstance(manifest, dict):
             raise ValueError("manifest.json does not hold an object")
         with (build / "chunks.jsonl").open(encoding="utf-8") as handle:
             chunks = [Chunk(**json.loads(line)) for line in handle]
-        dense = faiss.read_index(str(build / "dense.faiss"))
-        if hasattr(dense, "hnsw"):
-            dense.hnsw.efSearch = HNSW_EF_SEARCH  # also for indexes built with an older value
+        dense = DenseIndex.load(build)
         keyword = KeywordIndex.load(build)
         sparse = SparseIndex.load(build)
         # Search does not read the vectors; mapping them checks their header and length only.
@@ -431,8 +405,8 @@ def _load_build(index_dir: Path, name: str | None) -> IndexStore:
     if manifest.get("format") != FORMAT:
         raise IndexStaleError(f"the index at {index_dir} has format {manifest.get('format')}; run `seedqa index`")
     consistent = (
-        len(chunks) == dense.ntotal == keyword.n_docs == manifest.get("n_chunks")
-        and vectors_shape == (len(chunks), dense.d)
+        len(chunks) == dense.size == keyword.n_docs == manifest.get("n_chunks")
+        and vectors_shape == (len(chunks), dense.dim)
         and (sparse is None) == (manifest_sparse is None)  # a vanished sparse.npz reads as "no sparse list"
         and (sparse is None or sparse.n_docs == len(chunks))
     )
