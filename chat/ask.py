@@ -257,27 +257,20 @@ class AnswerStream:
         if self._evidence_lines and not checked.refused:
             text = text + "\n" + "\n".join(self._evidence_lines)
             citations = resolve(text, self.passages)
-        return Answer(
+        return checked.answer(
             question=self.question,
-            text=text,
-            citations=citations,
-            refused=checked.refused,
             passages=self.passages,
             timings=Timings(self._retrieve_s, self._ttft if self._ttft is not None else total, total),
             tokens=Tokens(
                 sum(g.prompt_tokens for g in self._generations),
                 sum(g.completion_tokens for g in self._generations),
             ),
-            repaired=checked.repaired,
-            invalid_citations=checked.invalid,
-            sentences=checked.sentences,
             raw_text=raw,
             second_pass=self.second_pass,
+            text=text,
+            citations=citations,
             passes=(*self._passes, raw),
             refusal_logprob=self._generations[0].track_logprob if self._generations else None,
-            verdicts=checked.verdicts,
-            confidence=checked.confidence,
-            verified=checked.verified,
             kind=self.kind,
         )
 
@@ -302,6 +295,44 @@ class Checked:
     @property
     def verified(self) -> float | None:
         return None if self.draft is None else self.draft.verified
+
+    def answer(
+        self,
+        *,
+        question: str,
+        passages: tuple[Passage, ...],
+        timings: Timings,
+        tokens: Tokens,
+        raw_text: str,
+        second_pass: bool,
+        text: str | None = None,
+        citations: tuple[Citation, ...] | None = None,
+        passes: tuple[str, ...] = (),
+        refusal_logprob: float | None = None,
+        kind: str = FACT,
+    ) -> Answer:
+        """The `Answer` these checks give (`text` and `citations` when something was added after
+        them, such as quoted evidence)."""
+        return Answer(
+            question=question,
+            text=self.text if text is None else text,
+            citations=self.citations if citations is None else citations,
+            refused=self.refused,
+            passages=passages,
+            timings=timings,
+            tokens=tokens,
+            repaired=self.repaired,
+            invalid_citations=self.invalid,
+            sentences=self.sentences,
+            raw_text=raw_text,
+            second_pass=second_pass,
+            verdicts=self.verdicts,
+            confidence=self.confidence,
+            verified=self.verified,
+            passes=passes,
+            refusal_logprob=refusal_logprob,
+            kind=kind,
+        )
 
 
 def check_answer(

@@ -26,14 +26,14 @@ class SentenceSupport:
     """How one answer sentence is supported, down to the exact words in the source file."""
 
     text: str  # the sentence as it stands in the answer, with its markers
-    cited: tuple[int, ...]  # the [n] it carries after checking
-    passage: int | None  # the passage that supports it best (None when nothing does)
-    score: float  # share of its content words found in that passage (0..1)
-    source: str | None
-    start: int | None  # offsets of the supporting words in the source file
-    end: int | None
-    quote: str | None  # those words
-    supported: bool  # False: no passage supports it and it was dropped from the answer
+    cited: tuple[int, ...] = ()  # the [n] it carries after checking
+    passage: int | None = None  # the passage that supports it best (None when nothing does)
+    score: float = 0.0  # share of its content words found in that passage (0..1)
+    source: str | None = None
+    start: int | None = None  # offsets of the supporting words in the source file
+    end: int | None = None
+    quote: str | None = None  # those words
+    supported: bool = False  # False: no passage supports it and it was dropped from the answer
 
 
 @dataclass(frozen=True, slots=True)

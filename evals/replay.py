@@ -26,7 +26,7 @@ from chat.checks.support import SupportParams  # noqa: E402
 from chat.checks.words import Vocabulary  # noqa: E402
 from chat.eval_metrics import Result, summarize, summary_to_dict  # noqa: E402
 from chat.evaluate import load_questions  # noqa: E402
-from chat.types import Answer, Timings, Tokens  # noqa: E402
+from chat.types import Timings, Tokens  # noqa: E402
 from index.keyword import KeywordIndex  # noqa: E402
 from index.text import normalize_lines  # noqa: E402
 from index.types import Chunk, Passage  # noqa: E402
@@ -87,22 +87,13 @@ def replay_records(
             corpus=words,
         )
         t = record["timings"]
-        answer = Answer(
+        answer = checked.answer(
             question=record["question"],
-            text=checked.text,
-            citations=checked.citations,
-            refused=checked.refused,
             passages=passages,
             timings=Timings(t["retrieve_s"], t["ttft_s"], t["total_s"]),
             tokens=Tokens(record["tokens"]["prompt"], record["tokens"]["completion"]),
-            repaired=checked.repaired,
-            invalid_citations=checked.invalid,
-            sentences=checked.sentences,
             raw_text=record["raw_answer"],
             second_pass=bool(record.get("second_pass")),  # as recorded: replay cannot ask again
-            verdicts=checked.verdicts,
-            confidence=checked.confidence,
-            verified=checked.verified,
         )
         out.append((record, Result(record["id"], answer, search), checked))
     return out

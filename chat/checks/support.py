@@ -111,12 +111,12 @@ def check_support(
             body = strip_markers(sentence).strip()
             key = canonical(body).strip(" .!?\"'")  # a quoted point and the same words unquoted are one
             if key in said:  # said before (a looping model): dropped, not repeated
-                report.append(SentenceSupport(sentence, (), None, 0.0, None, None, None, None, False))
+                report.append(SentenceSupport(sentence))
                 continue
             said.add(key)
             words = terms(body) - asked
             if not words and terms(body):  # only restates the question: no answer in it
-                report.append(SentenceSupport(sentence, (), None, 0.0, None, None, None, None, False))
+                report.append(SentenceSupport(sentence))
                 continue
             cited = [n for n in dict.fromkeys(cited_numbers(sentence)) if 1 <= n <= len(passages)]
             # A figure the question did not give must be in the passage: "Turkey bought 10 S-400
@@ -125,7 +125,7 @@ def check_support(
             scores = {n: _score(words, passages[n - 1].chunk.text, new_figures) for n in range(1, len(passages) + 1)}
             if not words:  # "Yes." or a bare marker: nothing to check, keep as written
                 kept.append(sentence)
-                report.append(SentenceSupport(sentence, tuple(cited), None, 1.0, None, None, None, None, True))
+                report.append(SentenceSupport(sentence, cited=tuple(cited), score=1.0, supported=True))
                 continue
             best_cited = max(cited, key=lambda n: scores[n], default=None)
             best_any = max(scores, key=lambda n: scores[n])
@@ -133,9 +133,7 @@ def check_support(
             if chosen is None or scores[best_any] >= scores[chosen] + params.move_margin:
                 chosen = best_any
             if scores[chosen] < params.min_support:
-                report.append(
-                    SentenceSupport(sentence, tuple(cited), None, scores[chosen], None, None, None, None, False)
-                )
+                report.append(SentenceSupport(sentence, cited=tuple(cited), score=scores[chosen]))
                 continue
             chosen = _in_context(chosen, scores, asked, passages)
             backing = _backing(chosen, cited, words, scores, passages, params)
@@ -145,14 +143,14 @@ def check_support(
             report.append(
                 SentenceSupport(
                     sentence,
-                    tuple(n for n in dict.fromkeys(cited_numbers(sentence)) if 1 <= n <= len(passages)),
-                    chosen,
-                    scores[chosen],
-                    passages[chosen - 1].chunk.source,
-                    span[0] if span else None,
-                    span[1] if span else None,
-                    span[2] if span else None,
-                    True,
+                    cited=tuple(n for n in dict.fromkeys(cited_numbers(sentence)) if 1 <= n <= len(passages)),
+                    passage=chosen,
+                    score=scores[chosen],
+                    source=passages[chosen - 1].chunk.source,
+                    start=span[0] if span else None,
+                    end=span[1] if span else None,
+                    quote=span[2] if span else None,
+                    supported=True,
                 )
             )
             kept.append(sentence)
