@@ -28,6 +28,7 @@ import zlib
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any, TypedDict, cast
 
 import numpy as np
 
@@ -55,6 +56,33 @@ UNREADABLE = (OSError, ValueError, TypeError, KeyError, RuntimeError, EOFError, 
 # A reader retries when its build was replaced while it read it; three tries outlast two
 # switches in a row, and a tiny index loads in milliseconds while a build takes longer.
 LOAD_ATTEMPTS = 3
+
+
+class DocumentMeta(TypedDict, total=False):
+    title: str
+    date: str | None
+    author: str | None
+
+
+class Manifest(TypedDict, total=False):
+    """manifest.json of a build: what it was built from and with. Older builds lack some keys,
+    so every reader uses .get with a default."""
+
+    format: int
+    corpus: str  # the corpus folder, resolved
+    embedder: dict[str, Any]  # {"id": model id, "dim": vector size}
+    sparse: dict[str, str] | None  # {"id": SPLADE model id}, or None without the sparse list
+    chunking: dict[str, Any]  # ChunkingParams as a dict
+    files: dict[str, str]  # source -> sha256 of the original file
+    documents: dict[str, DocumentMeta]
+    converted: dict[str, str]  # source -> "html" or "pdf": its text is in texts/<sha256>.txt
+    copies: dict[str, str]  # syndicated copy -> the article that stands for its group
+    skipped: dict[str, str]  # source -> why it was not indexed
+    skipped_hashes: dict[str, str]  # source -> its hash when skipped (a fixed file rebuilds)
+    n_chunks: int
+    dense_index: str  # "flat" or "hnsw"
+    versions: dict[str, str]
+    built_at: str
 
 
 def index_dir_for(data_dir: Path, corpus: Path) -> Path:
@@ -86,7 +114,7 @@ class IndexStore:
     """The live index of one corpus folder, loaded for search."""
 
     def __init__(  # type: ignore[no-untyped-def]
-        self, folder: Path, manifest: dict, chunks: list[Chunk], dense: DenseIndex, keyword: KeywordIndex,
+        self, folder: Path, manifest: Manifest, chunks: list[Chunk], dense: DenseIndex, keyword: KeywordIndex,
         sparse: SparseIndex | None = None,
     ):  # fmt: skip
         self.folder = folder
@@ -151,7 +179,7 @@ def _previous_extractions(index_dir: Path) -> Known:
     return known
 
 
-def read_manifest(index_dir: Path) -> dict | None:
+def read_manifest(index_dir: Path) -> Manifest | None:
     build = builds.live_build(index_dir)
     if build is None:
         return None
@@ -159,7 +187,7 @@ def read_manifest(index_dir: Path) -> dict | None:
         manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return manifest if isinstance(manifest, dict) else None
+    return cast(Manifest, manifest) if isinstance(manifest, dict) else None
 
 
 def stale_reasons(
@@ -325,7 +353,7 @@ def _build(
         sparse_seconds = time.perf_counter() - sparse_began
 
         dense = DenseIndex.build(vectors)
-        manifest = {
+        manifest: Manifest = {
             "format": FORMAT,
             "corpus": str(corpus.resolve()),
             "embedder": {"id": embedder.model_id, "dim": embedder.dim},
@@ -387,9 +415,10 @@ def _load_build(index_dir: Path, name: str | None) -> IndexStore:
     if build is None or not build.is_dir():
         raise IndexMissingError(f"no index at {index_dir}; run `seedqa index --corpus DIR`")
     try:
-        manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
-        if not isinstance(manifest, dict):
+        loaded = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
+        if not isinstance(loaded, dict):
             raise ValueError("manifest.json does not hold an object")
+        manifest = cast(Manifest, loaded)
         with (build / "chunks.jsonl").open(encoding="utf-8") as handle:
             chunks = [Chunk(**json.loads(line)) for line in handle]
         dense = DenseIndex.load(build)
