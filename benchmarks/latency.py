@@ -52,7 +52,7 @@ from chat.settings import Settings
 from index.chunk import ChunkingParams
 from index.search import HybridSearcher
 from index.store import ensure_index
-from models.generator import default_threads
+from models.llama import default_threads
 
 
 def bench_settings(workdir: Path) -> Settings:

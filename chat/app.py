@@ -13,8 +13,10 @@ from index.search import HybridSearcher
 from index.store import ensure_index, index_dir_for
 from models.e5 import E5_NAMES, E5Embedder
 from models.embedder import Embedder, SentenceTransformerEmbedder, default_embedder_path
-from models.generator import LlamaGenerator, PreloadingGenerator
+from models.generator import Generator, PreloadingGenerator
 from models.gguf import resolve_gguf
+from models.llama import LlamaGenerator
+from models.openai_server import OpenAIGenerator
 from models.splade import SparseEncoder, SpladeEncoder, default_sparse_path
 
 
@@ -50,6 +52,7 @@ def build_llama(settings: Settings, *, state_dir: Path | None = None) -> LlamaGe
         n_ctx=settings.generator.n_ctx,
         n_threads=settings.generator.n_threads,
         n_batch=settings.generator.n_batch,
+        seed=settings.generator.seed,
         state_dir=state_dir or settings.data_dir / "llm-state",
     )
 
@@ -60,17 +63,47 @@ def prime_prefix(generator: LlamaGenerator) -> str:
     return generator.prime(PREFIX, OPENINGS)
 
 
-def build_generator(settings: Settings) -> PreloadingGenerator:
-    """The LLM, loading in a background thread (the first call that needs it waits)."""
-    gguf = resolve_gguf(settings.generator.gguf, settings.data_dir)  # fails fast if missing
-    resolved = replace(settings, generator=replace(settings.generator, gguf=gguf))
+def build_server(settings: Settings) -> OpenAIGenerator:
+    """The model behind an OpenAI-compatible server (SEEDQA_LLM_URL). Nothing is primed here:
+    the server caches the prompt prefix itself. Contacted on first use."""
+    config = settings.generator
+    assert config.url is not None
+    return OpenAIGenerator(
+        config.url, model=config.model, api_key=config.api_key, n_ctx=config.n_ctx, seed=config.seed,
+        timeout=config.timeout,
+    )  # fmt: skip
 
-    def load_generator() -> LlamaGenerator:
-        generator = build_llama(resolved)
-        prime_prefix(generator)
-        return generator
 
-    return PreloadingGenerator(load_generator)
+def build_generator(settings: Settings) -> Generator:
+    """The LLM the settings name: a model server when SEEDQA_LLM_URL is set, else the GGUF
+    in-process, loading in a background thread (the first call that needs it waits)."""
+    match settings.generator.backend:
+        case "server":
+            return build_server(settings)
+        case _:
+            gguf = resolve_gguf(settings.generator.gguf, settings.data_dir)  # fails fast if missing
+            resolved = replace(settings, generator=replace(settings.generator, gguf=gguf))
+
+            def load_generator() -> LlamaGenerator:
+                generator = build_llama(resolved)
+                prime_prefix(generator)
+                return generator
+
+            return PreloadingGenerator(load_generator)
+
+
+DEFAULT_SERVER_CONCURRENCY = 4  # answers at once with a model server, unless SEEDQA_WEB_CONCURRENCY says
+
+
+def web_concurrency(settings: Settings) -> int:
+    """Answers the web UI generates at once: SEEDQA_WEB_CONCURRENCY (default 4) with a model
+    server, which runs them side by side; 1 in-process, where one llama.cpp context answers
+    one question at a time and the others wait in the queue (with their place shown)."""
+    match settings.generator.backend:
+        case "server":
+            return settings.web_concurrency or DEFAULT_SERVER_CONCURRENCY
+        case _:
+            return 1
 
 
 def build_pipeline(

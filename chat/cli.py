@@ -76,11 +76,24 @@ gguf_option = click.option(
 
 
 threads_option = click.option("--threads", type=int, default=None, help="CPU threads for the LLM [env SEEDQA_THREADS].")
+# A model server instead of the in-process model (docs/SERVER.md). Its API key is read from
+# SEEDQA_LLM_API_KEY only: a flag would show it in the process list and the shell history.
+llm_url_option = click.option(
+    "--llm-url", default=None, metavar="URL",
+    help="An OpenAI-compatible model server (vLLM, llama-server, Ollama) to answer with instead of the "
+    "in-process model, e.g. http://127.0.0.1:8080/v1 [env SEEDQA_LLM_URL; API key from SEEDQA_LLM_API_KEY].",
+)  # fmt: skip
+llm_model_option = click.option(
+    "--llm-model", default=None, metavar="NAME",
+    help="The model the server should use [env SEEDQA_LLM_MODEL; default: the one it lists].",
+)  # fmt: skip
 
 
 def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--corpus, --data-dir, --embedder, --gguf and --threads, passed on as `**flags`."""
-    for option in (threads_option, gguf_option, embedder_option, data_option, corpus_option):
+    """--corpus, --data-dir, --embedder, --gguf, --threads, --llm-url and --llm-model, passed on as `**flags`."""
+    for option in (
+        llm_model_option, llm_url_option, threads_option, gguf_option, embedder_option, data_option, corpus_option,
+    ):  # fmt: skip
         command = option(command)
     return command
 
@@ -166,7 +179,9 @@ def ask(question: str, k: int | None, as_json: bool, explain: bool, **flags: Any
         stream = pipeline.stream(question)
         if as_json:
             answer = stream.answer()
-            click.echo(json.dumps(answer_to_dict(answer), ensure_ascii=False, indent=2))
+            # Which backend and model answered: "llama.cpp:<file>" or "openai:<url>:<model>".
+            shown = answer_to_dict(answer) | {"generator": pipeline.generator.model_id}
+            click.echo(json.dumps(shown, ensure_ascii=False, indent=2))
             return
         for piece in stream:
             click.echo(piece, nl=False)

@@ -107,7 +107,7 @@ def format_passages(passages: Sequence[Passage]) -> str:
 
 
 # Every answer prompt starts with these messages; their KV state is computed once (or loaded
-# from disk) and reused (models/generator.py, LlamaGenerator.prime).
+# from disk) and reused (models/llama.py, LlamaGenerator.prime).
 PREFIX: tuple[Message, ...] = (Message("system", SYSTEM), *FEW_SHOT)
 
 

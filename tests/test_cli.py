@@ -55,7 +55,9 @@ def test_ask_json_follows_the_schema(fake_app):
     assert set(data) == {
         "question", "answer", "refused", "repaired", "citations", "invalid_citations", "sentences", "raw_answer", "second_pass",
         "passes", "refusal_logprob", "verdicts", "confidence", "verified", "kind", "retrieved", "timings", "tokens",
+        "generator",
     }  # fmt: skip
+    assert data["generator"] == "scripted"  # the backend and model that answered
     assert [v["check"] for v in data["verdicts"]] == ["supported", "grounded", "answers_the_form", "confident"]
     assert all(set(v) == {"check", "ok", "binding", "reason"} and v["ok"] for v in data["verdicts"])
     assert data["answer"] == f"It costs 40 million euros [{n}]." and data["refused"] is False

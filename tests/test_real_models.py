@@ -174,7 +174,8 @@ def test_output_printed_while_the_model_loads_in_the_background_is_not_lost(real
     script = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from models.generator import LlamaGenerator, PreloadingGenerator\n"
+        "from models.generator import PreloadingGenerator\n"
+        "from models.llama import LlamaGenerator\n"
         f"g = PreloadingGenerator(lambda: LlamaGenerator(Path({str(gguf)!r}), n_ctx=512))\n"
         "for i in range(20):\n"
         "    print(f'out {i}', flush=True); print(f'err {i}', file=sys.stderr, flush=True); time.sleep(0.1)\n"

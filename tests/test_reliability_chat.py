@@ -18,7 +18,8 @@ from chat.settings import Settings
 from chat.web import ChatHandler
 from index.types import Chunk, Passage
 from models.errors import ContextTooSmallError
-from models.generator import LlamaGenerator, Message
+from models.generator import Message
+from models.llama import LlamaGenerator
 
 
 @pytest.mark.parametrize("question", ["who is \ud800 Erdogan? \udcff", "\udcff\udcfe who is Erdogan? \udcc3("])
