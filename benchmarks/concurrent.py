@@ -169,7 +169,7 @@ def run(options: Options) -> Report:
     try:
         pipelines = _pipelines(options, settings, servers)
         for name, (pipeline, arm_settings) in pipelines.items():
-            web.warm_up(pipeline)
+            pipeline.warm_up(full_embedder=True)
             slots = web_concurrency(arm_settings)
             demo = web.build_app(pipeline, examples=[], corpus="seeds", concurrency=slots)
             url = web.launch(demo, port=0, concurrency=slots)

@@ -426,6 +426,18 @@ class Pipeline:
             self._corpus_words = (keyword, Vocabulary.of_corpus(keyword.terms, (c.text for c in chunks)))
         return self._corpus_words[1]
 
+    def warm_up(self, *, full_embedder: bool = False) -> None:
+        """Load the models before the first question, so its latency is not the load: the
+        embedder and the LLM (primed with the fixed prompt prefix; a model server is asked
+        for its models). `full_embedder` loads torch for the embedder, as a long-lived server
+        wants: it embeds passage sentences about twice as fast as the NumPy encoder a one-shot
+        `seedqa ask` uses."""
+        load = getattr(self.searcher.embedder, "load", None)
+        if full_embedder and load is not None:
+            load()
+        self.searcher.search("warm up", replace(self.retrieval, k=1))
+        self.generator.count_tokens("warm up")
+
     def check_question(self, question: str) -> str:
         return check_question(question, self.answering.max_question_chars)
 

@@ -10,27 +10,14 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import click
 
-from chat.errors import ChatError
-from index.errors import IndexStoreError
+from chat import version
+from chat.errors import EXPECTED
 from index.text import printable
-from models.errors import ModelError
-
-# Problems a person can fix: printed as one line, exit status 2. Anything else is a bug and
-# keeps its traceback.
-EXPECTED = (ChatError, IndexStoreError, ModelError)
-
-
-def _version() -> str:
-    try:
-        return metadata.version("seedqa")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
 
 
 def _quiet_libraries(verbose: bool) -> None:
@@ -99,7 +86,7 @@ def model_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(_version(), "--version", prog_name="seedqa")
+@click.version_option(version(), "--version", prog_name="seedqa")
 @click.option("-v", "--verbose", is_flag=True, help="Show library logs and progress details.")
 @click.pass_context
 def main(ctx: click.Context, verbose: bool) -> None:

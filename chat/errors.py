@@ -1,5 +1,10 @@
 """Errors about a question or an answer; each says what to do next."""
 
+from __future__ import annotations
+
+from index.errors import IndexStoreError
+from models.errors import ModelError
+
 
 class ChatError(Exception):
     """Base class for problems a person can fix."""
@@ -15,3 +20,8 @@ class SettingsError(ChatError):
 
 class CalibrationError(ChatError):
     """The fitted calibration of the confidence check (chat/checks/confidence.json) is unusable."""
+
+
+# Problems a person can fix, from any layer: the CLI prints them as one line (exit status 2),
+# the web UI shows them in the chat. Anything else is a bug and keeps its traceback.
+EXPECTED: tuple[type[Exception], ...] = (ChatError, IndexStoreError, ModelError)

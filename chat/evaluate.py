@@ -15,10 +15,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import IO, Any
 
+from chat import version
 from chat.ask import Pipeline
 from chat.errors import ChatError
 from chat.eval_metrics import SEARCH_K, Question, Result, judge, summarize
@@ -135,12 +135,6 @@ def _read_text(path: Path, error: type[ChatError], what: str, hint: str) -> str:
         raise error(f"cannot read {path}: {exc.strerror}") from None
 
 
-def warm_up(pipeline: Pipeline) -> None:
-    """Load the embedder and wait for the LLM, so the first question's latency is not the load."""
-    pipeline.searcher.search("warm up", replace(pipeline.retrieval, k=1))
-    pipeline.generator.count_tokens("warm up")
-
-
 def evaluate(
     pipeline: Pipeline,
     questions: Sequence[Question],
@@ -151,7 +145,7 @@ def evaluate(
     """Ask every question in order; a question that raises is recorded as failed, not fatal."""
     from tqdm import tqdm
 
-    warm_up(pipeline)  # a model that cannot load fails here, once, instead of per question
+    pipeline.warm_up()  # a model that cannot load fails here, once, instead of per question
     # Ranks only: focusing would embed the sentences of all SEARCH_K passages for nothing.
     deep = replace(pipeline.retrieval, k=max(SEARCH_K, pipeline.retrieval.k), focus=FocusParams(margin=None))
     results: list[Result] = []
@@ -233,13 +227,6 @@ def _confidence_threshold() -> float | None:
     return None if model is None else model.threshold
 
 
-def _version() -> str:
-    try:
-        return metadata.version("seedqa")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
-
-
 def run_cli(
     settings: Settings,
     questions_path: Path,
@@ -293,7 +280,7 @@ def run_cli(
             "embedder": pipeline.searcher.embedder.model_id,
             "generator": pipeline.generator.model_id,
             "n_threads": settings.generator.n_threads,
-            "seedqa_version": _version(),
+            "seedqa_version": version(),
             "confidence_threshold": _confidence_threshold(),
             "started": started.isoformat(timespec="seconds"),
             "wall_s": round(time.perf_counter() - clock, 1),

@@ -8,7 +8,6 @@ Everything put into HTML is escaped here: articles and answers show as text, nev
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import socket
@@ -16,20 +15,17 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from html import escape  # quotes too: safe inside attributes
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chat.ask import AnswerStream, Pipeline
 from chat.citations import cited_numbers, split_sentences
-from chat.errors import ChatError
+from chat.errors import EXPECTED, ChatError
 from chat.followup import rewrite_question
 from chat.serialize import answer_to_dict
 from chat.types import Answer
 from index.chunk import sentence_spans
-from index.errors import IndexStoreError
 from index.text import content_words, normalize, printable
 from index.types import Passage
-from models.errors import ModelError
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -37,9 +33,13 @@ if TYPE_CHECKING:
     from chat.settings import Settings
 
 API_NAME = "ask"  # gradio_client: Client(url).predict(question, [], api_name="/ask")
-EXPECTED = (ChatError, IndexStoreError, ModelError)  # shown in the chat; anything else is a bug
-EVAL_QUESTIONS = Path(__file__).resolve().parent.parent / "evals" / "questions.jsonl"
-EXAMPLE_IDS = ("showcase", "x5", "q05", "q23")  # answerable reference questions worth a click
+# Answerable questions about the seed articles worth a click (from the reference set).
+EXAMPLES = (
+    "why did Erdogan pivot after 2016?",
+    "How did Putin respond to the failed 2016 coup attempt in Turkey?",
+    "Which Libyan commander did Erdogan accuse Russia of backing?",
+    "When did the TurkStream pipeline begin commercial gas deliveries?",
+)
 _CITE = re.compile(r"\[(\d+)\]")
 
 # One output tuple per update: (question box, chat, sources, previous sources, details, turns).
@@ -283,15 +283,6 @@ class ChatHandler:
         return "", [*chat, _message("assistant", shown)], panel, previous, details, [*turns, done]
 
 
-def example_questions(path: Path = EVAL_QUESTIONS, ids: Sequence[str] = EXAMPLE_IDS) -> list[str]:
-    """Answerable reference questions (evals/questions.jsonl) in `ids` order."""
-    if not path.is_file():  # an installed package has no evals/ folder
-        return ["why did Erdogan pivot after 2016?"]
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    by_id = {row["id"]: row["question"] for row in rows if row.get("answerable")}
-    return [by_id[i] for i in ids if i in by_id]
-
-
 CSS = """
 .seedqa-source { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px;
   margin: 0 0 10px 0; background: var(--background-fill-secondary); }
@@ -354,7 +345,7 @@ def build_app(
                     stop_button = gr.Button("Stop", variant="stop", elem_id="seedqa-stop", **small)
                     clear_button = gr.Button("New chat", **(small | {"min_width": 120}))
                 picks = gr.Examples(
-                    [[q] for q in (example_questions() if examples is None else examples)],
+                    [[q] for q in (EXAMPLES if examples is None else examples)],
                     inputs=[question], label="Example questions",
                 )  # fmt: skip
             with gr.Column(scale=2):
@@ -414,19 +405,6 @@ def launch(demo: gr.Blocks, *, host: str = "127.0.0.1", port: int | None = None,
     return str(url)
 
 
-def warm_up(pipeline: Pipeline) -> None:
-    """Load the embedder and the LLM (primed with the fixed prompt prefix) before serving.
-
-    A long-lived server loads torch for the embedder: per question it embeds the passage
-    sentences about twice as fast as the NumPy encoder a one-shot `seedqa ask` uses.
-    """
-    load = getattr(pipeline.searcher.embedder, "load", None)
-    if load is not None:
-        load()
-    pipeline.searcher.search("warm up", pipeline.retrieval)
-    pipeline.generator.count_tokens("warm up")
-
-
 def serve(
     settings: Settings, *, host: str = "127.0.0.1", port: int | None = 7860, notify: Callable[[str], None] = print
 ) -> None:
@@ -440,7 +418,7 @@ def serve(
         notify("note: SEEDQA_WEB_CONCURRENCY applies to a model server (SEEDQA_LLM_URL); in-process answers take turns")
     started = time.perf_counter()
     pipeline = build_pipeline(settings, notify=notify, progress=True)
-    warm_up(pipeline)
+    pipeline.warm_up(full_embedder=True)  # torch for the embedder: faster per question in a long-lived server
     notify(f"loaded the index and models in {time.perf_counter() - started:.1f} s")
     demo = build_app(pipeline, corpus=str(settings.corpus), concurrency=concurrency)
     url = launch(demo, host=host, port=port, concurrency=concurrency)

@@ -18,21 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fixtures_formats import article_pdf, news_page, seed_article  # noqa: E402
-
-
-def convert(out: Path, kind: str, seeds: Path = ROOT / "seeds") -> list[Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for seed in sorted(seeds.glob("*.txt")):
-        article = seed_article(seed)
-        target = out / f"{seed.stem}.{kind}"
-        if kind == "html":
-            target.write_text(news_page(article.text), encoding="utf-8")
-        else:
-            article_pdf(article.text, target)
-        written.append(target)
-    return written
+from tests.fixtures_formats import convert_seeds  # noqa: E402
 
 
 def main() -> None:
@@ -40,7 +26,7 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--kind", choices=("html", "pdf"), required=True)
     args = parser.parse_args()
-    for path in convert(args.out, args.kind):
+    for path in convert_seeds(args.out, args.kind):
         print(path)
 
 

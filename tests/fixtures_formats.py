@@ -315,3 +315,21 @@ def damaged_pdf(path: Path, article_text: str = SAMPLE_TEXT) -> Path:
     data = article_pdf(article_text, path).read_bytes()
     path.write_bytes(data[:700])
     return path
+
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+
+
+def convert_seeds(out: Path, kind: str, seeds: Path = SEEDS) -> list[Path]:
+    """Every seed article saved as a news-site page (`kind` "html") or as a PDF ("pdf") in `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for seed in sorted(seeds.glob("*.txt")):
+        article = seed_article(seed)
+        target = out / f"{seed.stem}.{kind}"
+        if kind == "html":
+            target.write_text(news_page(article.text), encoding="utf-8")
+        else:
+            article_pdf(article.text, target)
+        written.append(target)
+    return written

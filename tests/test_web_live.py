@@ -48,7 +48,7 @@ def live_url(tmp_path_factory):
     gguf = resolve_gguf(shared.generator.gguf, shared.data_dir)
     settings = Settings.load(corpus=str(SEEDS), data_dir=str(tmp_path_factory.mktemp("web-data")), gguf=str(gguf))
     pipeline = build_pipeline(settings)
-    web.warm_up(pipeline)
+    pipeline.warm_up(full_embedder=True)
     demo = web.build_app(pipeline, corpus="seeds")
     url = web.launch(demo, port=0)
     yield url
