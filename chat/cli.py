@@ -234,7 +234,7 @@ def evaluate(
     from chat.settings import Settings
 
     def action() -> None:
-        from chat.evaluate import run_cli
+        from chat.eval.run import run_cli
 
         settings = Settings.load(k=k, **flags)
         run_cli(settings, questions, out=out, report=report, limit=limit, notify=_notify)

@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 from chat.errors import ChatError
-from chat.eval_metrics import check_thresholds
-from chat.evaluate import EvalFileError, load_thresholds
+from chat.eval.metrics import check_thresholds
+from chat.eval.run import EvalFileError, load_thresholds
 
 HERE = Path(__file__).resolve().parent
 

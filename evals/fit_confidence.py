@@ -32,8 +32,8 @@ from replay import load_records, replay_records, without  # noqa: E402
 
 from chat.checks import confidence  # noqa: E402
 from chat.checks.confidence import Calibration, features  # noqa: E402
-from chat.eval_metrics import judge  # noqa: E402
-from chat.evaluate import load_questions  # noqa: E402
+from chat.eval.metrics import judge  # noqa: E402
+from chat.eval.run import load_questions  # noqa: E402
 
 
 def examples(

@@ -24,8 +24,8 @@ from chat.checks import CHECKS, Check, confidence  # noqa: E402
 from chat.checks.confidence import Calibration  # noqa: E402
 from chat.checks.support import SupportParams  # noqa: E402
 from chat.checks.words import Vocabulary  # noqa: E402
-from chat.eval_metrics import Result, summarize, summary_to_dict  # noqa: E402
-from chat.evaluate import load_questions  # noqa: E402
+from chat.eval.metrics import Result, summarize, summary_to_dict  # noqa: E402
+from chat.eval.run import load_questions  # noqa: E402
 from chat.types import Timings, Tokens  # noqa: E402
 from index.keyword import KeywordIndex  # noqa: E402
 from index.text import normalize_lines  # noqa: E402

@@ -21,8 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from chat.app import build_embedder, build_sparse, index_dir  # noqa: E402
-from chat.eval_metrics import first_relevant_rank  # noqa: E402
-from chat.evaluate import load_questions  # noqa: E402
+from chat.eval.metrics import first_relevant_rank  # noqa: E402
+from chat.eval.run import load_questions  # noqa: E402
 from chat.settings import Settings  # noqa: E402
 from index.focus import FocusParams  # noqa: E402
 from index.search import HybridSearcher  # noqa: E402

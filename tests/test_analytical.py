@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 
 from chat.citations import answer_lines, split_sentences
-from chat.eval_metrics import Question, judge, summarize
-from chat.eval_metrics import Result as EvalResult
+from chat.eval.metrics import Question, judge, summarize
+from chat.eval.metrics import Result as EvalResult
 from chat.kind import CHANGE, COMPARISON, EXPLANATION, FACT, REASON, question_kind
 from chat.prompt import POINTS_REMINDER, REMINDER, arrange_by_date, date_key
 from index.types import Chunk, Passage

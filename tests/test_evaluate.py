@@ -11,7 +11,7 @@ from click.testing import CliRunner
 import chat.app
 from chat.citations import resolve
 from chat.cli import main
-from chat.eval_metrics import (
+from chat.eval.metrics import (
     METRICS,
     Question,
     Result,
@@ -21,8 +21,8 @@ from chat.eval_metrics import (
     summarize,
     summary_to_dict,
 )
-from chat.eval_report import format_table, write_report
-from chat.evaluate import QuestionsFileError, evaluate, load_questions, result_to_dict, run_cli
+from chat.eval.report import format_table, write_report
+from chat.eval.run import QuestionsFileError, evaluate, load_questions, result_to_dict, run_cli
 from chat.prompt import REFUSAL
 from chat.settings import Settings
 from chat.types import Answer, Timings, Tokens

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from chat.evaluate import load_questions
+from chat.eval.run import load_questions
 from index.text import canonical
 from tests.conftest import ROOT, SEEDS
 

@@ -12,7 +12,7 @@ from chat.ask import check_question
 from chat.checks.support import SupportParams, check_support
 from chat.cli import main
 from chat.errors import QuestionError
-from chat.evaluate import run_cli
+from chat.eval.run import run_cli
 from chat.prompt import format_passages
 from chat.settings import Settings
 from chat.web import ChatHandler

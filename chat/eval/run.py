@@ -21,7 +21,7 @@ from typing import IO, Any
 from chat import version
 from chat.ask import Pipeline
 from chat.errors import ChatError
-from chat.eval_metrics import SEARCH_K, Question, Result, judge, summarize
+from chat.eval.metrics import SEARCH_K, Question, Result, judge, summarize
 from chat.serialize import answer_to_dict
 from chat.settings import Settings
 from index.focus import FocusParams
@@ -238,7 +238,7 @@ def run_cli(
 ) -> None:
     """`seedqa eval`: every output path is checked before the models load (minutes, not hours)."""
     from chat.app import build_pipeline
-    from chat.eval_report import format_table, write_report
+    from chat.eval.report import format_table, write_report
 
     questions = load_questions(questions_path)
     if limit is not None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from chat.eval_metrics import LATENCY, METRICS, Metric, Question, Result, Summary, judge, summary_to_dict
+from chat.eval.metrics import LATENCY, METRICS, Metric, Question, Result, Summary, judge, summary_to_dict
 
 SUMMARY_FILE = "summary.json"
 REPORT_FILE = "report.md"
