@@ -25,6 +25,7 @@ from chat.eval.metrics import SEARCH_K, Question, Result, judge, summarize
 from chat.serialize import answer_to_dict
 from chat.settings import Settings
 from index.focus import FocusParams
+from index.text import utf8_json
 
 REQUIRED = ("id", "question", "answerable", "evidence", "answer_keys")
 
@@ -202,14 +203,9 @@ def result_to_dict(question: Question, result: Result) -> dict[str, Any]:
 
 
 def json_line(record: dict[str, Any]) -> str:
-    """One JSONL line, readable UTF-8 where it can be; text that UTF-8 cannot hold (a lone
-    surrogate in a question) is written as JSON escapes, so the line still loads back."""
-    line = json.dumps(record, ensure_ascii=False)
-    try:
-        line.encode("utf-8")
-    except UnicodeEncodeError:
-        line = json.dumps(record)
-    return line + "\n"
+    """One JSONL line (index/text.py utf8_json: a lone surrogate in a question is written as a
+    JSON escape, so the line is still written and loads back)."""
+    return utf8_json(record) + "\n"
 
 
 def _open_for_writing(path: Path) -> IO[str]:
