@@ -34,6 +34,8 @@ from chat.checks.answer_type import states_what_is_asked
         ("What day did the talks start?", "The talks started on Monday [1]."),  # a day may be a weekday
         ("How many layers did it evolve into?", "It evolved into a seven-layer protocol [3]."),  # hyphenated
         ("How long did the war last?", "It was a two-year war [1]."),
+        ("How many Frenchman won Battle of Carillon?", "3,600 Frenchmen won the Battle of Carillon [2]."),  # -men
+        ("How many women were elected?", "Twelve women were elected [1]."),
     ],
 )
 def test_answers_that_state_what_is_asked(question, answer):
@@ -54,6 +56,7 @@ def test_answers_that_state_what_is_asked(question, answer):
         ("In what year were relations raised?", "Relations were raised after 20 years of talks [1]."),
         ("In what year did the deal collapse?", "It collapsed after 12345 incidents [1]."),  # not a year
         ("In which month did fighting start?", "Fighting started after the ceasefire [2]."),
+        ("How many Frenchmen won the battle?", "3,600 Englishmen won the battle [2]."),  # other men
     ],
 )
 def test_answers_that_do_not(question, answer):

@@ -88,3 +88,11 @@ def test_a_corpus_knows_its_figures_as_its_texts_write_them():
     assert corpus.count(pin) == 1
     (absent,) = pins("As of what year were 20000 horsepower engines available?")
     assert corpus.count(absent) == 0
+
+
+def test_men_is_the_plural_of_man_in_terms():
+    from chat.checks.words import terms
+
+    assert terms("3,600 Frenchmen") & terms("Frenchman") == {"frenchman"}
+    assert terms("women") == terms("woman")
+    assert terms("an omen") != terms("Oman")  # short words keep their ending

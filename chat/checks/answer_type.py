@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 
 from chat.checks import Draft
-from chat.checks.words import MAGNITUDES, SPELLED_NUMBERS, STOPWORDS, pins, with_parts, words
+from chat.checks.words import MAGNITUDES, SPELLED_NUMBERS, STOPWORDS, base, pins, with_parts, words
 from chat.citations import strip_markers
 from chat.types import Verdict
 from index.keyword import tokenize
@@ -95,15 +95,15 @@ def states_what_is_asked(question: str, answer: str) -> bool:
     said = with_parts(answer)
     phrase = _counted(asked)
     if phrase is not None:
-        counted = set(tokenize(" ".join(phrase)))
+        counted = {base(w) for w in tokenize(" ".join(phrase))}
         if "time" in counted and _TIMES & set(said):
             return True
-        stems = [(tokenize(w) or [w])[0] for w in said]
+        stems = [base((tokenize(w) or [w])[0]) for w in said]
         # "How many Armenian soldiers?" "59 Turkish soldiers" names other soldiers. A long name
         # may be shortened to its first word: "Cooper Industries Inc shares" -> "Cooper stock".
-        shortened = {(tokenize(part) or [part])[0] for pin in pins(question) if pin.kind == "name"
+        shortened = {base((tokenize(part) or [part])[0]) for pin in pins(question) if pin.kind == "name"
                      for part in pin.parts[1:]}  # fmt: skip
-        if not _things(phrase) - shortened <= set(stems):
+        if not {base(w) for w in _things(phrase)} - shortened <= set(stems):
             return False
         return any(
             _is_figure(word) and counted & set(stems[max(0, i - WINDOW) : i + WINDOW + 1])

@@ -4,7 +4,8 @@ All of it is built on `index.text.words` (NFKC, straight quotes, accents folded,
 hyphenated words whole) so that the checks and the keyword index agree on what a word is:
 
 - `terms(text)`: content words with plural, verb and -ly endings cut ("supported" meets
-  "support", "gradually" meets "gradual"; irregular forms such as "fought"/"fight" stay apart).
+  "support", "gradually" meets "gradual", "Frenchmen" meets "Frenchman"; irregular forms such
+  as "fought"/"fight" stay apart).
 - `stated(text)` / `figures(text)`: the numbers a text states, with their magnitude where it has
   one ("54 billion", "74 percent"), in digits or words, wire-copy abbreviations included
   ("21 mln", "74 pct").
@@ -32,6 +33,10 @@ def terms(text: str) -> set[str]:
 
 
 def base(word: str) -> str:
+    # "-men" is the plural of "-man": "3,600 Frenchmen" answers "How many Frenchman ..."
+    # (external set), as "women" does "woman". Not shorter words: "omen", "amen".
+    if len(word) >= 5 and word.endswith("men"):
+        return word[:-3] + "man"
     for suffix, keep in (("ing", 4), ("ed", 4), ("ly", 4)):
         if word.endswith(suffix) and len(word) - len(suffix) >= keep:
             word = word[: -len(suffix)]
