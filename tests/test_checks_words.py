@@ -96,3 +96,17 @@ def test_men_is_the_plural_of_man_in_terms():
     assert terms("3,600 Frenchmen") & terms("Frenchman") == {"frenchman"}
     assert terms("women") == terms("woman")
     assert terms("an omen") != terms("Oman")  # short words keep their ending
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "found"),
+    [
+        ("How did the Kremlin justify the push?", "Moscow said the push fought terrorists.", True),
+        ("What did the White House say?", "Washington warned Ankara.", True),
+        ("What did the White House say?", "They told us nothing.", False),  # "us" is a pronoun
+        ("How did the Kremlin react?", "Ankara and Washington talked.", False),
+    ],
+)
+def test_a_seat_of_government_is_found_as_its_capital(question, text, found):
+    (pin,) = pins(question)
+    assert (Vocabulary.of(text).count(pin) > 0) is found
