@@ -24,6 +24,8 @@ def pinned(question: str) -> list[tuple[str, str]]:
         ("What did U.S. officials and the US say?", [("U.S.", "name")]),  # one pin, written twice
         ("Why did the council approve the bridge?", []),  # nothing pinned: the check does not apply
         ("When did the first cracks in the Erdogan-Putin relationship appear?", [("Erdogan-Putin", "name")]),
+        ("Cavendish's Law of Gravitation states what?", [("Cavendish's Law", "name"), ("Gravitation", "name")]),
+        ("Where did the talks take place?", []),  # an opening word is capitalized for grammar
     ],
 )
 def test_pins_of_a_question(question, expected):

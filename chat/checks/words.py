@@ -126,7 +126,8 @@ def pins(question: str) -> tuple[Pin, ...]:
 
     "How far is New Paltz from New York?" -> New Paltz (name), New York (name);
     "Who described a steam turbine in 1690?" -> 1690 (figure). Consecutive capitalized words are
-    one name; the first word of the question counts only when it is all capitals ("NATO ...").
+    one name; the first word of the question counts only when it is all capitals ("NATO ...") or
+    a possessive ("Cavendish's Law ...").
     """
     found: list[Pin] = []
     for match in _QUOTED.finditer(question):
@@ -157,7 +158,9 @@ def pins(question: str) -> tuple[Pin, ...]:
             continue
         lower = fold(token.lower())
         capital = token[:1].isupper() and (lower not in _NOT_NAMES or is_acronym(token))
-        if capital and (position > 0 or is_acronym(token)):
+        # A possessive first word names someone: "Cavendish's Law of Gravitation states what?"
+        possessive = re.search(r"['\u2019]s$", token) is not None
+        if capital and (position > 0 or is_acronym(token) or possessive):
             if "," in between or "(" in between:
                 close()  # "San Juan, CA": two names
             name.append(token)
