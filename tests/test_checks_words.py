@@ -26,6 +26,8 @@ def pinned(question: str) -> list[tuple[str, str]]:
         ("When did the first cracks in the Erdogan-Putin relationship appear?", [("Erdogan-Putin", "name")]),
         ("Cavendish's Law of Gravitation states what?", [("Cavendish's Law", "name"), ("Gravitation", "name")]),
         ("Where did the talks take place?", []),  # an opening word is capitalized for grammar
+        ("Today's talks ended where?", []),  # a possessive opening word that names no one
+        ("Let's see: who won?", []),
     ],
 )
 def test_pins_of_a_question(question, expected):

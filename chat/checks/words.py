@@ -119,6 +119,11 @@ _QUOTED = re.compile(r"[\"\u201c\u201d\u00ab\u00bb]([^\"\u201c\u201d\u00ab\u00bb
 # Capitalized for grammar, not because they name something: the question's opening word and
 # these wherever they stand.
 _NOT_NAMES = STOPWORDS | frozenset("i a an according".split())
+# Opening words that take "'s" without naming anyone: "Let's", "Today's", "Everyone's".
+_COMMON_OWNERS = frozenset(
+    "let today yesterday tomorrow tonight everyone everybody someone somebody anyone anybody nobody "
+    "one year week month day people world country nation".split()
+)
 
 
 def pins(question: str) -> tuple[Pin, ...]:
@@ -159,7 +164,7 @@ def pins(question: str) -> tuple[Pin, ...]:
         lower = fold(token.lower())
         capital = token[:1].isupper() and (lower not in _NOT_NAMES or is_acronym(token))
         # A possessive first word names someone: "Cavendish's Law of Gravitation states what?"
-        possessive = re.search(r"['\u2019]s$", token) is not None
+        possessive = re.search(r"['\u2019]s$", token) is not None and fold(token.lower())[:-2] not in _COMMON_OWNERS
         if capital and (position > 0 or is_acronym(token) or possessive):
             if "," in between or "(" in between:
                 close()  # "San Juan, CA": two names
