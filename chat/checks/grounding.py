@@ -42,7 +42,9 @@ TOPIC = 3  # occurrences in an article that make a pin what the article is about
 # the SQuAD check split (README, Evaluation). A name that no article of the corpus uses at all
 # ("Emmanuel Macron", "Sergei Lavrov" over the seeds) is a refusal: nothing in the articles can
 # be about it. That also refuses questions that name a thing by another name than the articles
-# do ("the Kremlin" where they say Moscow): honest, if strict.
+# do ("the KJ Report" for an article that never names its publication): honest, if strict. A
+# government's seat counts as its capital or country ("the Kremlin" where they say Moscow;
+# chat.checks.words.SEATS_OF_GOVERNMENT).
 
 
 def passage_vocabulary(passage: Passage) -> Vocabulary:

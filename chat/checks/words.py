@@ -164,7 +164,7 @@ def pins(question: str) -> tuple[Pin, ...]:
         lower = fold(token.lower())
         capital = token[:1].isupper() and (lower not in _NOT_NAMES or is_acronym(token))
         # A possessive first word names someone: "Cavendish's Law of Gravitation states what?"
-        possessive = re.search(r"['\u2019]s$", token) is not None and fold(token.lower())[:-2] not in _COMMON_OWNERS
+        possessive = re.search(r"['\u2019]s$", token) is not None and lower[:-2] not in _COMMON_OWNERS
         if capital and (position > 0 or is_acronym(token) or possessive):
             if "," in between or "(" in between:
                 close()  # "San Juan, CA": two names
