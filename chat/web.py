@@ -18,13 +18,12 @@ from html import escape  # quotes too: safe inside attributes
 from typing import TYPE_CHECKING, Any
 
 from chat.ask import AnswerStream, Pipeline
-from chat.citations import cited_numbers, split_sentences
+from chat.citations import cited_numbers
 from chat.errors import EXPECTED, ChatError
 from chat.followup import rewrite_question
 from chat.serialize import answer_to_dict
 from chat.types import Answer
-from index.chunk import sentence_spans
-from index.text import content_words, normalize, printable
+from index.text import normalize, printable
 from index.types import Passage
 
 if TYPE_CHECKING:
@@ -69,52 +68,27 @@ def anchor(turn: int, n: int) -> str:
     return f"seedqa-t{turn}-s{n}"
 
 
-def supporting_spans(passage_text: str, claims: Sequence[str]) -> tuple[tuple[int, int], ...]:
-    """For each claim, the passage sentence(s) sharing most of its content words."""
-    spans = sentence_spans(passage_text, 0, len(passage_text))
-    words = [set(content_words(passage_text[s:e])) for s, e in spans]
-    chosen: set[int] = set()
-    for claim in claims:
-        wanted = set(content_words(_CITE.sub(" ", claim)))
-        scores = [len(wanted & w) for w in words]
-        best = max(scores, default=0)
-        if best > 0:
-            chosen.update(i for i, score in enumerate(scores) if score == best)
-    return tuple(spans[i] for i in sorted(chosen))
-
-
-def cite_sources(text: str, passages: Sequence[Passage], numbers: Sequence[int]) -> list[CitedSource]:
-    """The passages named by `numbers`, each with the sentences supporting what cites it."""
-    sentences = split_sentences(text)
-    cited = []
-    for n in sorted(set(numbers)):
-        if not 1 <= n <= len(passages):
-            continue
-        claims = [s for s in sentences if n in cited_numbers(s)] or [text]
-        cited.append(CitedSource(n, passages[n - 1], supporting_spans(passages[n - 1].chunk.text, claims)))
-    return cited
+def cited_passages(passages: Sequence[Passage], numbers: Sequence[int]) -> list[CitedSource]:
+    """The passages named by `numbers`, unmarked: while the answer streams nothing is checked yet."""
+    return [CitedSource(n, passages[n - 1], ()) for n in sorted(set(numbers)) if 1 <= n <= len(passages)]
 
 
 def checked_sources(answer: Answer) -> list[CitedSource]:
     """The cited passages of a checked answer, marked where the support check found each
-    sentence's support (`Answer.sentences`, the same words the CLI and JSON quote); a passage
-    whose quote cannot be placed in its text keeps the word-overlap marks of `cite_sources`."""
-    cited = cite_sources(answer.text, answer.passages, [c.n for c in answer.citations])
+    sentence's support (`Answer.sentences`, the same words the CLI and JSON quote). The web UI
+    computes no support of its own: a passage that supports no kept sentence by itself (a second
+    citation of one), or whose quote cannot be placed in its text, is shown unmarked."""
     out = []
-    for source in cited:
+    for source in cited_passages(answer.passages, [c.n for c in answer.citations]):
         text = source.passage.chunk.text
         quotes = [s.quote for s in answer.sentences if s.supported and s.passage == source.n and s.quote]
         spans: list[tuple[int, int]] = []
         for quote in dict.fromkeys(normalize(q) for q in quotes):
             # The passage text is the source's text normalized with its line breaks kept.
             found = re.search(r"\s+".join(map(re.escape, quote.split())), text)
-            if found is None:
-                spans = []
-                break
-            spans.append(found.span())
-        if spans:
-            source = CitedSource(source.n, source.passage, _merged(spans))
-        out.append(source)
+            if found is not None:
+                spans.append(found.span())
+        out.append(CitedSource(source.n, source.passage, _merged(spans)))
     return out
 
 
@@ -250,7 +224,7 @@ class ChatHandler:
             passages, text = stream.passages, ""
             for piece in stream:
                 text += piece
-                live = cite_sources(text, passages, [n for n in cited_numbers(text) if 1 <= n <= len(passages)])
+                live = cited_passages(passages, cited_numbers(text))
                 shown = [*chat, _message("assistant", answer_html(text, live, turn))]
                 yield "", shown, sources_html(searched, live, turn, final=False), previous, {}, turns
             answer = stream.answer()

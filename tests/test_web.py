@@ -420,9 +420,19 @@ def test_marks_are_the_words_the_support_check_quoted():
     (source,) = web.checked_sources(_checked_answer("It cost\u00a040 million euros."))
     text = source.passage.chunk.text
     assert [text[a:b] for a, b in source.support] == ["It cost 40 million euros."]
-    # A quote that cannot be placed in the passage text leaves the word-overlap marks.
-    (fallback,) = web.checked_sources(_checked_answer("Words that are not in the passage."))
-    assert [text[a:b] for a, b in fallback.support] == ["It cost 40 million euros.", "The mayor praised it."]
+    # A quote that cannot be placed in the passage text marks nothing: the web UI computes no
+    # support of its own (issue 16), so it never marks words the support check did not quote.
+    (unplaced,) = web.checked_sources(_checked_answer("Words that are not in the passage."))
+    assert unplaced.support == ()
+    assert "<mark>" not in web.source_card(unplaced, turn=1)
+
+
+def test_while_the_answer_streams_the_cited_passages_are_shown_unmarked():
+    # Nothing is checked before the stream ends, so nothing is marked; numbers naming no
+    # passage are left out.
+    answer = _checked_answer("It cost 40 million euros.")
+    live = web.cited_passages(answer.passages, [1, 5, 1])
+    assert [(s.n, s.support) for s in live] == [(1, ())]
 
 
 def test_a_two_sentence_quote_across_a_line_break_is_marked_whole():
