@@ -23,7 +23,7 @@ from typing import Any
 from chat.app import prime_prefix
 from chat.ask import AnswerStream, Pipeline
 from chat.prompt import build_messages, format_passages
-from models.generator import Message
+from models.generator import Message, chat_messages
 
 
 def llama_of(generator: Any) -> Any:
@@ -140,7 +140,7 @@ def direct_answer(pipeline: Pipeline, question: str) -> dict[str, Any]:
             pieces.append(piece)
     else:
         chunks = llm.create_chat_completion(
-            messages=[{"role": m.role, "content": m.content} for m in messages],
+            messages=chat_messages(messages),
             max_tokens=pipeline.answering.max_tokens,
             temperature=0.0,
             top_k=1,

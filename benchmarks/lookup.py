@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import peak_rss_mb
+from models.generator import chat_messages
 
 
 def _answer(llm, messages, max_tokens: int) -> dict:  # type: ignore[no-untyped-def]
@@ -28,7 +29,7 @@ def _answer(llm, messages, max_tokens: int) -> dict:  # type: ignore[no-untyped-
     began = time.perf_counter()
     first = None
     pieces = []
-    chat = [{"role": m.role, "content": m.content} for m in messages]
+    chat = chat_messages(messages)
     for chunk in llm.create_chat_completion(chat, temperature=0.0, max_tokens=max_tokens, stream=True):
         piece = chunk["choices"][0]["delta"].get("content") or ""
         if piece and first is None:

@@ -111,11 +111,8 @@ class ScriptedGenerator:
         self.prompts.append(list(messages))
         index = min(len(self.prompts) - 1, len(self.replies) - 1)
         reply = self.replies[index]
-        generation = Generation(iter(()))
-        if track is not None:  # no probabilities here: certain of the reply it was scripted with
-            generation.track_logprob = 0.0 if reply.startswith(track) else self.track_logprob
 
-        def pieces() -> Iterator[str]:
+        def pieces(generation: Generation) -> Iterator[str]:
             # Word-sized pieces, like a tokenizer's output.
             parts = re.findall(r"\S+\s*|\s+", reply)[:max_tokens]
             generation.prompt_tokens = sum(self.count_tokens(m.content) for m in messages)
@@ -123,7 +120,9 @@ class ScriptedGenerator:
                 generation.completion_tokens += 1
                 yield part
 
-        generation._pieces = pieces()
+        generation = Generation.filled_by(pieces)
+        if track is not None:  # no probabilities here: certain of the reply it was scripted with
+            generation.track_logprob = 0.0 if reply.startswith(track) else self.track_logprob
         return generation
 
     def choose(self, messages: Sequence[Message], options: Sequence[str]) -> tuple[float, ...]:

@@ -37,6 +37,14 @@ class Generation:
         self.completion_tokens = 0
         self.track_logprob: float | None = None
 
+    @classmethod
+    def filled_by(cls, run: Callable[[Generation], Iterator[str]]) -> Generation:
+        """A generation whose pieces are `run(generation)`: a backend's stream, which fills in the
+        counts (and `track_logprob`) of the generation it is handed as it goes."""
+        generation = cls(iter(()))
+        generation._pieces = run(generation)
+        return generation
+
     def __iter__(self) -> Iterator[str]:
         return self._pieces
 
@@ -45,6 +53,16 @@ class Generation:
         close = getattr(self._pieces, "close", None)
         if close is not None:
             close()
+
+
+def chat_messages(messages: Sequence[Message]) -> list[dict[str, str]]:
+    """The messages as chat-completion APIs take them (OpenAI's, llama.cpp's)."""
+    return [{"role": m.role, "content": m.content} for m in messages]
+
+
+def option_forms(option: str) -> set[str]:
+    """The spellings a reply may start with `option` in: "yes" -> {"yes", "Yes", " yes", " Yes"}."""
+    return {option, option.lower(), option.capitalize(), " " + option.lower(), " " + option.capitalize()}
 
 
 class Generator(Protocol):

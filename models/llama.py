@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from models.errors import ContextTooSmallError, ModelLoadError
-from models.generator import Generation, Message
+from models.generator import Generation, Message, chat_messages, option_forms
 from models.llama_state import PrefixState, read_state, write_state
 
 
@@ -111,9 +111,7 @@ class LlamaGenerator:
     def stream(
         self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = (), track: str | None = None
     ) -> Generation:
-        generation = Generation(iter(()))
-        generation._pieces = self._run(messages, max_tokens, stop, generation, track)
-        return generation
+        return Generation.filled_by(lambda generation: self._run(messages, max_tokens, stop, generation, track))
 
     def choose(self, messages: Sequence[Message], options: Sequence[str]) -> tuple[float, ...]:
         """The model's probability of replying with each option, read from its first token.
@@ -128,7 +126,7 @@ class LlamaGenerator:
         variants = []
         for option in options:
             ids = set()
-            for form in {option, option.lower(), option.capitalize(), " " + option.lower(), " " + option.capitalize()}:
+            for form in option_forms(option):
                 tokens = self._llm.tokenize(form.encode("utf-8"), add_bos=False, special=False)
                 if tokens:
                     ids.add(tokens[0])
@@ -146,7 +144,7 @@ class LlamaGenerator:
             self._restore_prefix_if_lost(messages)
             list(
                 self._llm.create_chat_completion(
-                    messages=cast(Any, [{"role": m.role, "content": m.content} for m in messages]),
+                    messages=cast(Any, chat_messages(messages)),
                     max_tokens=1,
                     temperature=0.0,
                     top_k=1,
@@ -197,7 +195,7 @@ class LlamaGenerator:
 
                 processors = LogitsProcessorList([self._tracker(track, generation)])
             chunks = self._llm.create_chat_completion(
-                messages=cast(Any, [{"role": m.role, "content": m.content} for m in messages]),
+                messages=cast(Any, chat_messages(messages)),
                 max_tokens=max_tokens,
                 temperature=0.0,
                 top_k=1,
@@ -307,7 +305,7 @@ class LlamaGenerator:
         return cast(
             Iterator[dict[str, Any]],
             self._llm.create_chat_completion(
-                messages=cast(Any, [{"role": m.role, "content": m.content} for m in messages]),
+                messages=cast(Any, chat_messages(messages)),
                 max_tokens=1,
                 temperature=0.0,
                 top_k=1,

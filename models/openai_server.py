@@ -42,7 +42,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from models.errors import ModelLoadError, ModelServerError, ServerReplyError, ServerTimeoutError, ServerUnreachableError
-from models.generator import Generation, Message
+from models.generator import Generation, Message, chat_messages, option_forms
 
 TOP_LOGPROBS = 20  # the most the OpenAI API allows
 TRACK_STEPS = 24  # at most this many tokens are re-read for `track` (the refusal is 6)
@@ -141,9 +141,7 @@ class OpenAIGenerator:
     def stream(
         self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = (), track: str | None = None
     ) -> Generation:
-        generation = Generation(iter(()))
-        generation._pieces = self._run(messages, max_tokens, stop, generation, track)
-        return generation
+        return Generation.filled_by(lambda generation: self._run(messages, max_tokens, stop, generation, track))
 
     def choose(self, messages: Sequence[Message], options: Sequence[str]) -> tuple[float, ...]:
         """Each option's share of the probability of the options' first tokens (any case, with
@@ -156,7 +154,7 @@ class OpenAIGenerator:
         listed = _listed(steps[0])
         masses = []
         for option in options:
-            forms = {option, option.lower(), option.capitalize(), " " + option.lower(), " " + option.capitalize()}
+            forms = option_forms(option)
             found = [lp for token, lp in listed.items() if token in forms]
             if not found:  # a form of several tokens: its first token is one the form starts with
                 found = [lp for t, lp in listed.items() if t.strip() and any(f.startswith(t) for f in forms)]
@@ -246,7 +244,7 @@ class OpenAIGenerator:
     ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "messages": chat_messages(messages),
             "max_tokens": max_tokens,
             "temperature": 0.0,
             "seed": self._seed,
