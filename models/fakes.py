@@ -13,6 +13,11 @@ from models.generator import Generation, Message
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
+def _bucket(word: str) -> int:
+    """A word's hash, the same in every process (unlike `hash`)."""
+    return int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "big")
+
+
 class HashingEmbedder:
     """Bag-of-words vectors by feature hashing: texts sharing words get similar vectors."""
 
@@ -40,8 +45,7 @@ class HashingEmbedder:
     def _vector(self, text: str) -> np.ndarray:
         vec = np.zeros(self._dim, dtype=np.float32)
         for word in _WORD.findall(text.lower()):
-            bucket = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "big")
-            vec[bucket % self._dim] += 1.0
+            vec[_bucket(word) % self._dim] += 1.0
         norm = float(np.linalg.norm(vec))
         return vec / norm if norm else vec
 
@@ -76,8 +80,8 @@ class HashingSparseEncoder:
         for text in texts:
             counts: dict[int, int] = {}
             for word in _WORD.findall(text.lower()):
-                bucket = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "big")
-                counts[bucket % self._buckets] = counts.get(bucket % self._buckets, 0) + 1
+                bucket = _bucket(word) % self._buckets
+                counts[bucket] = counts.get(bucket, 0) + 1
             terms = np.array(sorted(counts), dtype=np.int32)
             out.append((terms, np.array([1 + np.log(counts[t]) for t in terms], dtype=np.float32)))
         return out
