@@ -44,22 +44,23 @@ def run_or_exit(action: Callable[[], Any]) -> Any:
         sys.exit(130)
 
 
-corpus_option = click.option(
-    "--corpus", type=click.Path(path_type=Path), default=None,
-    help="Folder of articles: .txt, .md, .html, .pdf [env SEEDQA_CORPUS; default ./seeds].",
-)  # fmt: skip
-data_option = click.option(
-    "--data-dir", type=click.Path(path_type=Path), default=None,
-    help="Where indexes and the assembled model live [env SEEDQA_DATA_DIR; default ~/.local/share/seedqa].",
-)  # fmt: skip
-embedder_option = click.option(
-    "--embedder", type=click.Path(path_type=Path), default=None,
-    help="A sentence-transformers model folder [env SEEDQA_EMBEDDER; default: packaged all-MiniLM-L6-v2].",
-)  # fmt: skip
-gguf_option = click.option(
-    "--gguf", type=click.Path(path_type=Path), default=None,
-    help="A GGUF chat model file [env SEEDQA_GGUF; default: Qwen2.5-Coder-1.5B-Instruct assembled from PyPI].",
-)  # fmt: skip
+def _path_option(flag: str, help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A path flag that defaults to None: the settings then take the environment, else their default."""
+    return click.option(flag, type=click.Path(path_type=Path), default=None, help=help)
+
+
+corpus_option = _path_option(
+    "--corpus", "Folder of articles: .txt, .md, .html, .pdf [env SEEDQA_CORPUS; default ./seeds]."
+)
+data_option = _path_option(
+    "--data-dir", "Where indexes and the assembled model live [env SEEDQA_DATA_DIR; default ~/.local/share/seedqa]."
+)
+embedder_option = _path_option(
+    "--embedder", "A sentence-transformers model folder [env SEEDQA_EMBEDDER; default: packaged all-MiniLM-L6-v2]."
+)
+gguf_option = _path_option(
+    "--gguf", "A GGUF chat model file [env SEEDQA_GGUF; default: Qwen2.5-Coder-1.5B-Instruct assembled from PyPI]."
+)
 
 
 threads_option = click.option("--threads", type=int, default=None, help="CPU threads for the LLM [env SEEDQA_THREADS].")
