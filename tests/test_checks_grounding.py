@@ -14,7 +14,11 @@ IDLIB = (
     "Idlib was bombed again. Ankara protested the Idlib offensive. Talks on Idlib failed.\n\n"
     "The Syrian army's push continued, and Turkey sent more troops."
 )
-TEXTS = {"huguenots.txt": HUGUENOTS, "idlib.txt": IDLIB}
+NETWORKS = (
+    "Tymnet was an international data communications network headquartered in San Jose, CA.\n\n"
+    "President Erdogan said the talks had failed. According to the 1901 census, the city had 711,988 inhabitants."
+)
+TEXTS = {"huguenots.txt": HUGUENOTS, "idlib.txt": IDLIB, "networks.txt": NETWORKS}
 
 
 def passage(source: str, sentence: str, n: int = 1) -> Passage:
@@ -31,10 +35,40 @@ def draft(question: str, answer: str, *passages: Passage) -> Draft:
 
 
 def test_a_neighbour_named_instead_of_the_question_is_refused_with_the_reason():
+    # "New Paltz" asked, "New Rochelle" in the passage: the same first word with another after
+    # it is another place (a swap), and that refuses on its own.
     rochelle = passage("huguenots.txt", "The distance by the road from New Rochelle to New York is 21 miles.")
     v = grounding.verdict(draft("How far is New Paltz from New York?", "It is 21 miles [1].", rochelle))
-    assert not v.ok
-    assert v.reason.startswith("the question names New Paltz; passage [1] does not")
+    assert not v.ok and v.binding
+    assert v.reason == "the question names New Paltz; passage [1] names New Rochelle"
+    tymnet = passage("networks.txt", "Tymnet was an international data communications network headquartered in San Jose, CA.")
+    v = grounding.verdict(draft("What network was headquartered in San Juan, CA?", "Tymnet [1].", tymnet))
+    assert not v.ok and v.binding and v.reason == "the question names San Juan; passage [1] names San Jose"
+
+
+def test_a_name_the_passage_lacks_without_a_neighbour_is_a_signal_not_a_refusal():
+    rochelle = passage("huguenots.txt", "New Rochelle was settled by Huguenots in 1688.")
+    v = grounding.verdict(draft("Who settled Albany?", "Huguenots did [1].", rochelle))
+    assert not v.ok and not v.binding
+    assert v.reason.startswith("the question names Albany; passage [1] does not")
+
+
+def test_a_surname_with_another_title_before_it_is_not_a_swap():
+    said = passage("networks.txt", "President Erdogan said the talks had failed.")
+    v = grounding.verdict(draft("What did Recep Tayyip Erdogan say about the talks?", "That they failed [1].", said))
+    assert not v.ok and not v.binding  # the full name is missing (a signal), but no neighbour is named
+
+
+def test_a_name_the_answer_states_must_be_in_its_passage():
+    # The census of another city: every figure is in the passage, the city the answer names is not.
+    census = passage("networks.txt", "According to the 1901 census, the city had 711,988 inhabitants.")
+    answer = "The population of Berlin in 1901 was 711,988 [1]."
+    v = grounding.verdict(draft("What was the population in 1901?", answer, census))
+    assert not v.ok and v.binding and v.reason == "the answer names Berlin; passage [1] does not"
+    # A name the article is about may stand for "it" or "the city" in the passage.
+    push = passage("idlib.txt", "The Syrian army's push continued, and Turkey sent more troops.")
+    v = grounding.verdict(draft("What did Turkey do?", "Turkey sent more troops to Idlib [1].", push))
+    assert v.ok, v.reason
 
 
 def test_a_name_the_passage_holds_passes():

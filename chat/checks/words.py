@@ -276,6 +276,11 @@ class Vocabulary:
         )
 
 
+def same_word(a: str, b: str) -> bool:
+    """Two folded words are one as a pin's parts match ("northen"/"northern", "turkish"/"turkey")."""
+    return Vocabulary.of(b)._count_word(a) > 0
+
+
 def _stem(word: str) -> str:
     return (tokenize(word) or [word])[0]
 
