@@ -92,3 +92,9 @@ def test_a_question_with_nothing_pinned_is_not_judged():
     push = passage("idlib.txt", "The Syrian army's push continued, and Turkey sent more troops.")
     v = grounding.verdict(draft("why did the army push on?", "Troops came [1].", push))
     assert v.ok and "names no name" in v.reason
+
+
+def test_a_name_the_answer_invents_refuses_even_when_the_question_pins_nothing():
+    push = passage("idlib.txt", "The Syrian army's push continued, and Turkey sent more troops.")
+    v = grounding.verdict(draft("why did the army push on?", "Troops came from Berlin [1].", push))
+    assert not v.ok and v.binding and v.reason == "the answer names Berlin; passage [1] does not"

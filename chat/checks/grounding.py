@@ -169,11 +169,9 @@ def same_parts(a: Pin, b: Pin) -> bool:
 
 def verdict(draft: Draft) -> Verdict:
     supporting = draft.supporting
-    asked = pins(draft.question)
-    if not asked:
-        return Verdict(NAME, True, "the question names no name, figure or title to look for", binding=False)
     if not draft.text or not supporting:
         return Verdict(NAME, True, "no supported sentence to ground", binding=False)
+    asked = pins(draft.question)
     kinds = {"name": "names", "figure": "gives", "title": "quotes"}
     unknown = unknown_pins(draft)
     if unknown:
@@ -181,8 +179,13 @@ def verdict(draft: Draft) -> Verdict:
         return Verdict(NAME, False, f"{said}; no article does")
     invented = unsupported_names(draft)
     if invented:
-        said = "; ".join(f"the answer names {pin.text}; {passage_label(numbers)} does not" for pin, numbers in invented)
+        said = "; ".join(
+            f"the answer names {pin.text}; {passage_label(numbers)} {'does' if len(numbers) == 1 else 'do'} not"
+            for pin, numbers in invented
+        )
         return Verdict(NAME, False, said)
+    if not asked:
+        return Verdict(NAME, True, "the question names no name, figure or title to look for", binding=False)
     absent = missing_pins(draft, supporting)
     swaps = swapped_names(draft, absent)
     if swaps:
