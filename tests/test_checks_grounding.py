@@ -98,3 +98,19 @@ def test_a_name_the_answer_invents_refuses_even_when_the_question_pins_nothing()
     push = passage("idlib.txt", "The Syrian army's push continued, and Turkey sent more troops.")
     v = grounding.verdict(draft("why did the army push on?", "Troops came from Berlin [1].", push))
     assert not v.ok and v.binding and v.reason == "the answer names Berlin; passage [1] does not"
+
+
+def test_analytical_points_are_not_held_to_what_they_name():
+    # A point quotes a whole passage sentence, with every name around the one asked about:
+    # "Turkish-Russian" asked (two names joined, never a swap), "Turkish President ..." quoted.
+    from chat.checks import ANALYTICAL_CHECKS
+
+    push = passage("idlib.txt", "The Syrian army's push continued, and Turkey sent more troops.")
+    points = draft("How did Turkish-Russian ties evolve?", "- Troops came from Berlin [1].", push)
+    (grounded,) = [c for c in ANALYTICAL_CHECKS if c.name == grounding.NAME]
+    v = grounded.run(points)
+    assert v.ok or not v.binding  # the points are not refused for naming Berlin
+    assert not grounding.verdict(points).ok  # a factoid answer naming Berlin is refused
+    said = passage("networks.txt", "President Erdogan said the talks had failed.")
+    v = grounding.verdict(draft("How did Turkish-Russian ties evolve?", "Turkish President Erdogan spoke [1].", said))
+    assert "names Turkish President" not in v.reason

@@ -75,10 +75,27 @@ def _checks() -> tuple[Check, ...]:
 
 
 CHECKS: tuple[Check, ...] = _checks()
+
+
 # Analytical answers (chat/kind.py): every point must be supported and the question's names
 # must exist, but the answer-form check (a "how many" wants a number) and the calibrated
 # abstention (fitted on factoid answers) do not apply to a lead and points.
-ANALYTICAL_CHECKS: tuple[Check, ...] = tuple(c for c in CHECKS if c.name in ("supported", "grounded"))
+# Their points quote whole passage sentences, naming much around what was asked, so grounding
+# leaves out what the answer itself names (chat/checks/grounding.py `verdict`).
+def _analytical_checks() -> tuple[Check, ...]:
+    from chat.checks import grounding
+
+    def grounded(draft: Draft) -> Verdict:
+        return grounding.verdict(draft, answer_names=False)
+
+    return tuple(
+        Check(c.name, grounded) if c.name == grounding.NAME else c
+        for c in CHECKS
+        if c.name in ("supported", grounding.NAME)
+    )
+
+
+ANALYTICAL_CHECKS: tuple[Check, ...] = _analytical_checks()
 
 
 def run_checks(draft: Draft, checks: tuple[Check, ...] = CHECKS) -> tuple[Verdict, ...]:

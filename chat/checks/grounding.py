@@ -132,6 +132,8 @@ def neighbour(pin: Pin, other: Pin) -> bool:
     or title before it ("President Erdogan" for "Recep Tayyip Erdogan") is not taken for one."""
     return (
         pin.kind == other.kind == "name"
+        and len(pin.text.split()) >= 2  # "Turkish-Russian" is two names joined, not a name that goes on
+        and len(other.text.split()) >= 2
         and len(pin.parts) >= 2
         and len(other.parts) >= 2
         and same_word(pin.parts[0], other.parts[0])
@@ -139,7 +141,7 @@ def neighbour(pin: Pin, other: Pin) -> bool:
     )
 
 
-def swapped_names(draft: Draft, absent: list[Pin]) -> list[tuple[Pin, str, str]]:
+def swapped_names(draft: Draft, absent: list[Pin], *, in_answer: bool = True) -> list[tuple[Pin, str, str]]:
     """Names of the question swapped for a neighbour, with the neighbour and where it stands:
     in the supporting passage, when that lacks the question's name ("San Juan, CA" asked,
     "Tymnet ... headquartered in San Jose, CA" in passage [4]); or in the answer itself, which
@@ -151,7 +153,7 @@ def swapped_names(draft: Draft, absent: list[Pin]) -> list[tuple[Pin, str, str]]
     swaps = []
     for pin in asked:
         where = []
-        if not any(same_parts(other, pin) for other in said):  # the answer does not name it itself
+        if in_answer and not any(same_parts(other, pin) for other in said):  # the answer does not name it
             where = [(other, "the answer") for other in said if not any(same_parts(other, p) for p in asked)]
         if pin in absent:
             where += [
@@ -167,7 +169,10 @@ def same_parts(a: Pin, b: Pin) -> bool:
     return len(a.parts) == len(b.parts) and all(same_word(x, y) for x, y in zip(a.parts, b.parts, strict=True))
 
 
-def verdict(draft: Draft) -> Verdict:
+def verdict(draft: Draft, *, answer_names: bool = True) -> Verdict:
+    """The grounding verdict. `answer_names=False` leaves out what the answer itself names
+    (`unsupported_names`, and swaps in the answer): for analytical answers, whose points quote
+    whole passage sentences with every name around the one asked about."""
     supporting = draft.supporting
     if not draft.text or not supporting:
         return Verdict(NAME, True, "no supported sentence to ground", binding=False)
@@ -177,7 +182,7 @@ def verdict(draft: Draft) -> Verdict:
     if unknown:
         said = "; ".join(f"the question {kinds[pin.kind]} {pin.text}" for pin in unknown)
         return Verdict(NAME, False, f"{said}; no article does")
-    invented = unsupported_names(draft)
+    invented = unsupported_names(draft) if answer_names else []
     if invented:
         said = "; ".join(
             f"the answer names {pin.text}; {passage_label(numbers)} {'does' if len(numbers) == 1 else 'do'} not"
@@ -187,7 +192,7 @@ def verdict(draft: Draft) -> Verdict:
     if not asked:
         return Verdict(NAME, True, "the question names no name, figure or title to look for", binding=False)
     absent = missing_pins(draft, supporting)
-    swaps = swapped_names(draft, absent)
+    swaps = swapped_names(draft, absent, in_answer=answer_names)
     if swaps:
         said = "; ".join(f"the question names {pin.text}; {place} names {other}" for pin, other, place in swaps)
         return Verdict(NAME, False, said)
