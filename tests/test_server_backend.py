@@ -147,3 +147,20 @@ def test_a_server_killed_mid_answer_gives_the_one_line_error(real_settings, real
         assert str(again.value) == f"cannot reach {server.url}: start the server or unset SEEDQA_LLM_URL"
     finally:
         stop(server)
+
+
+def test_a_client_that_leaves_mid_answer_does_not_stop_the_server(real_settings, real_searcher, llama_server):
+    # A user who presses Stop or closes the page closes that answer's connection; the server
+    # drops that generation and answers the next question in full.
+    settings, _ = real_settings
+    settings = replace(settings, generator=replace(settings.generator, url=llama_server.url))
+    pipeline = Pipeline(
+        real_searcher, build_generator(settings), retrieval=settings.retrieval, answering=settings.answering
+    )
+    stream = pipeline.stream(SHOWCASE)
+    pieces = iter(stream)
+    first = next(pieces)
+    stream.close()  # the client leaves after its first token
+    assert llama_server.process.poll() is None, first
+    answer = pipeline.ask(SHOWCASE)
+    assert not answer.refused and any(contains_any(c.text, WEST_FAILED) for c in answer.citations), answer.text
