@@ -57,6 +57,12 @@ def llama_server(real_settings, tmp_path_factory) -> Iterator[LlamaServer]:
         stop(server)
 
 
+def served(settings, url: str, searcher) -> Pipeline:  # type: ignore[no-untyped-def]
+    """The pipeline with the model behind the server at `url`, everything else as in-process."""
+    settings = replace(settings, generator=replace(settings.generator, url=url))
+    return Pipeline(searcher, build_generator(settings), retrieval=settings.retrieval, answering=settings.answering)
+
+
 def reference_questions() -> list[str]:
     rows = [json.loads(line) for line in (ROOT / "evals" / "questions.jsonl").read_text().splitlines() if line.strip()]
     by_id = {row["id"]: row["question"] for row in rows}
@@ -82,10 +88,7 @@ def test_answers_through_the_server_match_the_in_process_answers(
     real_settings, real_searcher, real_pipeline, llama_server
 ):
     settings, _ = real_settings
-    settings = replace(settings, generator=replace(settings.generator, url=llama_server.url))
-    server = Pipeline(
-        real_searcher, build_generator(settings), retrieval=settings.retrieval, answering=settings.answering
-    )
+    server = served(settings, llama_server.url, real_searcher)
     # The eval report's run info names the backend, the URL and the model behind it.
     assert server.generator.model_id == f"openai:{llama_server.url}:{_gguf(settings)}"
     questions = reference_questions()
@@ -124,10 +127,7 @@ def test_a_server_killed_mid_answer_gives_the_one_line_error(real_settings, real
     settings, _ = real_settings
     server = start_server(settings, tmp_path / "server.log")
     try:
-        settings = replace(settings, generator=replace(settings.generator, url=server.url))
-        pipeline = Pipeline(
-            real_searcher, build_generator(settings), retrieval=settings.retrieval, answering=settings.answering
-        )
+        pipeline = served(settings, server.url, real_searcher)
         stream = pipeline.stream(SHOWCASE)
         pieces = iter(stream)
         first = next(pieces)
@@ -152,11 +152,7 @@ def test_a_server_killed_mid_answer_gives_the_one_line_error(real_settings, real
 def test_a_client_that_leaves_mid_answer_does_not_stop_the_server(real_settings, real_searcher, llama_server):
     # A user who presses Stop or closes the page closes that answer's connection; the server
     # drops that generation and answers the next question in full.
-    settings, _ = real_settings
-    settings = replace(settings, generator=replace(settings.generator, url=llama_server.url))
-    pipeline = Pipeline(
-        real_searcher, build_generator(settings), retrieval=settings.retrieval, answering=settings.answering
-    )
+    pipeline = served(real_settings[0], llama_server.url, real_searcher)
     stream = pipeline.stream(SHOWCASE)
     pieces = iter(stream)
     first = next(pieces)
