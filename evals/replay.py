@@ -27,7 +27,7 @@ from chat.checks.words import Vocabulary  # noqa: E402
 from chat.eval.metrics import Result, summarize, summary_to_dict  # noqa: E402
 from chat.eval.run import load_questions  # noqa: E402
 from chat.types import Timings, Tokens  # noqa: E402
-from index.clean import clean  # noqa: E402
+from index.corpus import read_corpus  # noqa: E402
 from index.keyword import KeywordIndex  # noqa: E402
 from index.text import normalize_lines  # noqa: E402
 from index.types import Chunk, Passage  # noqa: E402
@@ -108,12 +108,8 @@ def corpus_words(corpus: Path) -> Vocabulary:
     the articles' kept paragraphs, after the cleaner has dropped the page furniture (the seeds'
     appeal lines name "KJ Report", which no indexed text does)."""
     if corpus not in _CORPUS_WORDS:
-        texts = []
-        for path in sorted(corpus.iterdir()):
-            if path.suffix in (".txt", ".md"):
-                text = path.read_text(encoding="utf-8")
-                kept = clean(text, fallback_title=path.stem)
-                texts.append("\n".join([kept.title, *(text[a:b] for a, b in kept.paragraphs)]))
+        documents, _ = read_corpus(corpus)
+        texts = ["\n".join([d.title, *(d.text[a:b] for a, b in d.paragraphs)]) for d in documents]
         _CORPUS_WORDS[corpus] = Vocabulary.of_corpus(KeywordIndex.build(texts).terms, texts)
     return _CORPUS_WORDS[corpus]
 

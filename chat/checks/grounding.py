@@ -153,15 +153,17 @@ def swapped_names(draft: Draft, absent: list[Pin], *, in_answer: bool = True) ->
     naming both)."""
     asked = pins(draft.question)
     said = [other for sentence in draft.sentences if sentence.supported for other in pins(strip_markers(sentence.text))]
+    new_in_answer = [(other, "the answer") for other in said if not any(same_parts(other, p) for p in asked)]
+    in_passages = [
+        (other, f"passage [{n}]") for n in draft.supporting for other in pins(draft.passages[n - 1].chunk.text)
+    ] if absent else []  # fmt: skip
     swaps = []
     for pin in asked:
         where = []
         if in_answer and not any(same_parts(other, pin) for other in said):  # the answer does not name it
-            where = [(other, "the answer") for other in said if not any(same_parts(other, p) for p in asked)]
+            where = list(new_in_answer)
         if pin in absent:
-            where += [
-                (other, f"passage [{n}]") for n in draft.supporting for other in pins(draft.passages[n - 1].chunk.text)
-            ]
+            where += in_passages
         swap = next(((other.text, place) for other, place in where if neighbour(pin, other)), None)
         if swap is not None:
             swaps.append((pin, *swap))
