@@ -292,14 +292,18 @@ class OpenAIGenerator:
         try:
             yield from chunks
         except httpx.TimeoutException:
-            raise ServerTimeoutError(
-                f"the model server at {self._url} sent nothing for {self._timeout:g} s; "
-                "check that it is running and not overloaded, or raise SEEDQA_LLM_TIMEOUT"
-            ) from None
+            raise self._timed_out("sent nothing for") from None
         except httpx.TransportError:
             raise ServerUnreachableError(self._cut_off()) from None
         except openai.OpenAIError as exc:
             raise self._error(exc) from None
+
+    def _timed_out(self, waited: str) -> ServerTimeoutError:
+        """The server took longer than the timeout: `waited` says for what ("sent nothing for")."""
+        return ServerTimeoutError(
+            f"the model server at {self._url} {waited} {self._timeout:g} s; "
+            "check that it is running and not overloaded, or raise SEEDQA_LLM_TIMEOUT"
+        )
 
     def _cut_off(self) -> str:
         return (
@@ -343,10 +347,7 @@ class OpenAIGenerator:
         url = self._url
         error: ModelServerError
         if isinstance(exc, openai.APITimeoutError):
-            error = ServerTimeoutError(
-                f"the model server at {url} did not answer within {self._timeout:g} s; "
-                "check that it is running and not overloaded, or raise SEEDQA_LLM_TIMEOUT"
-            )
+            error = self._timed_out("did not answer within")
         elif isinstance(exc, openai.APIConnectionError):
             error = ServerUnreachableError(f"cannot reach {url}: start the server or unset SEEDQA_LLM_URL")
         elif isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
