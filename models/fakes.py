@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -18,61 +19,50 @@ def _bucket(word: str) -> int:
     return int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "big")
 
 
+@dataclass(eq=False)
 class HashingEmbedder:
     """Bag-of-words vectors by feature hashing: texts sharing words get similar vectors."""
 
-    def __init__(self, dim: int = 256, max_tokens: int = 256) -> None:
-        self._dim = dim
-        self._max_tokens = max_tokens
-        self.calls: list[int] = []  # batch sizes of embed_documents, to test re-embedding
+    dim: int = 256
+    max_tokens: int = 256
+    calls: list[int] = field(default_factory=list, init=False, repr=False)  # batch sizes of embed_documents
 
     @property
     def model_id(self) -> str:
-        return f"hashing-{self._dim}"
-
-    @property
-    def dim(self) -> int:
-        return self._dim
-
-    @property
-    def max_tokens(self) -> int:
-        return self._max_tokens
+        return f"hashing-{self.dim}"
 
     def count_tokens(self, text: str) -> int:
         # Roughly what a word-piece tokenizer gives: words plus punctuation, plus [CLS]/[SEP].
         return len(re.findall(r"\w+|[^\w\s]", text)) + 2
 
     def _vector(self, text: str) -> np.ndarray:
-        vec = np.zeros(self._dim, dtype=np.float32)
+        vec = np.zeros(self.dim, dtype=np.float32)
         for word in _WORD.findall(text.lower()):
-            vec[_bucket(word) % self._dim] += 1.0
+            vec[_bucket(word) % self.dim] += 1.0
         norm = float(np.linalg.norm(vec))
         return vec / norm if norm else vec
 
     def embed_documents(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         self.calls.append(len(texts))
         if not texts:
-            return np.zeros((0, self._dim), dtype=np.float32)
+            return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([self._vector(t) for t in texts])
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._vector(text)
 
 
+@dataclass(eq=False)
 class HashingSparseEncoder:
-    """Term weights by feature hashing: each word weighs 1 + log(count) in its bucket."""
+    """Term weights by feature hashing: each word weighs 1 + log(count) in its bucket, one of
+    `vocab_size`."""
 
-    def __init__(self, buckets: int = 4096) -> None:
-        self._buckets = buckets
-        self.calls: list[int] = []  # batch sizes of encode, to test that rebuilds reuse weights
+    vocab_size: int = 4096
+    calls: list[int] = field(default_factory=list, init=False, repr=False)  # batch sizes of encode
 
     @property
     def model_id(self) -> str:
-        return f"hashing-sparse-{self._buckets}"
-
-    @property
-    def vocab_size(self) -> int:
-        return self._buckets
+        return f"hashing-sparse-{self.vocab_size}"
 
     def encode(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
         self.calls.append(len(texts))
@@ -80,31 +70,32 @@ class HashingSparseEncoder:
         for text in texts:
             counts: dict[int, int] = {}
             for word in _WORD.findall(text.lower()):
-                bucket = _bucket(word) % self._buckets
+                bucket = _bucket(word) % self.vocab_size
                 counts[bucket] = counts.get(bucket, 0) + 1
             terms = np.array(sorted(counts), dtype=np.int32)
             out.append((terms, np.array([1 + np.log(counts[t]) for t in terms], dtype=np.float32)))
         return out
 
 
+@dataclass(eq=False)
 class ScriptedGenerator:
     """Replies with scripted texts in order (the last one repeats) and records its prompts."""
 
-    def __init__(self, replies: Sequence[str] = ("The articles do not say.",), n_ctx: int = 4096):
-        self.replies = list(replies)
-        self.prompts: list[list[Message]] = []
-        self._n_ctx = n_ctx
-        self.track_logprob = -5.0  # what `stream(track=...)` reports for a reply that is not `track`
-        self.choices: list[tuple[float, ...]] = []  # what `choose` returns, in order (the last repeats)
-        self.choose_prompts: list[list[Message]] = []
+    replies: Sequence[str] = ("The articles do not say.",)
+    n_ctx: int = 4096
+    prompts: list[list[Message]] = field(default_factory=list, init=False, repr=False)
+    # What `stream(track=...)` reports for a reply that is not `track`.
+    track_logprob: float = field(default=-5.0, init=False)
+    # What `choose` returns, in order (the last repeats), and the prompts it was given.
+    choices: list[tuple[float, ...]] = field(default_factory=list, init=False)
+    choose_prompts: list[list[Message]] = field(default_factory=list, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.replies = list(self.replies)  # a copy: a test may change its own list afterwards
 
     @property
     def model_id(self) -> str:
         return "scripted"
-
-    @property
-    def n_ctx(self) -> int:
-        return self._n_ctx
 
     def count_tokens(self, text: str) -> int:
         return len(re.findall(r"\w+|[^\w\s]", text))

@@ -67,7 +67,7 @@ def test_huge_question(corpus, make_pipeline):
 
 def test_prompt_that_does_not_fit_the_context(corpus, make_pipeline):
     pipeline, generator = make_pipeline(corpus)
-    generator._n_ctx = 300
+    generator.n_ctx = 300
     with pytest.raises(QuestionError, match="context"):
         pipeline.ask("How much does the bridge cost?")
 

@@ -26,7 +26,7 @@ def _dense(column, size):
 
 
 def test_scores_are_dot_products_of_term_weights():
-    encoder = HashingSparseEncoder(buckets=512)
+    encoder = HashingSparseEncoder(vocab_size=512)
     index = SparseIndex.build(TEXTS, encoder)
     terms, weights = encoder.encode(["city bridge"])[0]
     query = _dense((terms, weights), 512)
@@ -37,7 +37,7 @@ def test_scores_are_dot_products_of_term_weights():
 
 
 def test_save_load_and_columns_round_trip(tmp_path):
-    encoder = HashingSparseEncoder(buckets=512)
+    encoder = HashingSparseEncoder(vocab_size=512)
     index = SparseIndex.build(TEXTS, encoder)
     index.save(tmp_path)
     again = SparseIndex.load(tmp_path)
@@ -48,7 +48,7 @@ def test_save_load_and_columns_round_trip(tmp_path):
 
 
 def test_known_columns_are_not_encoded_again():
-    encoder = HashingSparseEncoder(buckets=512)
+    encoder = HashingSparseEncoder(vocab_size=512)
     known = encoder.encode(TEXTS[:2]) + [None]
     encoder.calls.clear()
     SparseIndex.build(TEXTS, encoder, known=known)
@@ -75,7 +75,7 @@ def test_an_index_without_splade_weights_is_stale_only_when_the_list_is_on(corpu
     assert stale_reasons(tmp_path / "ix", corpus, embedder, PARAMS, HashingSparseEncoder()) == [
         "the index has no SPLADE weights (built with the sparse list off)"
     ]
-    build_index(corpus, tmp_path / "ix", embedder, PARAMS, sparse=HashingSparseEncoder(buckets=64))
+    build_index(corpus, tmp_path / "ix", embedder, PARAMS, sparse=HashingSparseEncoder(vocab_size=64))
     assert stale_reasons(tmp_path / "ix", corpus, embedder, PARAMS, HashingSparseEncoder())[0].startswith(
         "sparse model changed (hashing-sparse-64 -> hashing-sparse-4096)"
     )
