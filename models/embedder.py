@@ -9,14 +9,18 @@ import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
+from functools import cached_property
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from models.errors import ModelLoadError, ModelMissingError
 from models.small_encoder import SmallEncoder
 from models.small_encoder import supported as small_encoder_supported
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 EMBEDDER_ENV = "SEEDQA_EMBEDDER"
 SMALL_BATCH = 64  # at most this many texts are embedded on one torch thread (see _one_torch_thread)
@@ -74,25 +78,21 @@ class SentenceTransformerEmbedder:
         self._batch_size = batch_size
         self._device = device
         self._model = None
-        self._tokenizer = None
-        self._small: SmallEncoder | None = None
-        self._small_checked = False
         self._lock = threading.Lock()
 
     # The tokenizer loads in ~0.1 s; the full model (torch) takes seconds. Chunking and
     # staleness checks only need the tokenizer, so the model loads on first embed.
-    def _load_tokenizer(self):  # type: ignore[no-untyped-def]
-        if self._tokenizer is None:
-            from tokenizers import Tokenizer
+    @cached_property
+    def _tokenizer(self) -> Tokenizer:
+        from tokenizers import Tokenizer
 
-            tok_file = self._path / "tokenizer.json"
-            if not tok_file.is_file():
-                raise ModelMissingError(f"no tokenizer.json in {self._path}")
-            tokenizer = Tokenizer.from_file(str(tok_file))
-            tokenizer.no_truncation()
-            tokenizer.no_padding()
-            self._tokenizer = tokenizer
-        return self._tokenizer
+        tok_file = self._path / "tokenizer.json"
+        if not tok_file.is_file():
+            raise ModelMissingError(f"no tokenizer.json in {self._path}")
+        tokenizer = Tokenizer.from_file(str(tok_file))
+        tokenizer.no_truncation()
+        tokenizer.no_padding()
+        return tokenizer
 
     def _load_model(self):  # type: ignore[no-untyped-def]
         with self._lock:
@@ -131,7 +131,7 @@ class SentenceTransformerEmbedder:
 
     def count_tokens(self, text: str) -> int:
         # Includes [CLS] and [SEP], as the model sees them.
-        return len(self._load_tokenizer().encode(text).ids)
+        return len(self._tokenizer.encode(text).ids)
 
     def _small_encoder(self) -> SmallEncoder | None:
         """The NumPy encoder for a few texts, while this process has not loaded torch.
@@ -142,15 +142,19 @@ class SentenceTransformerEmbedder:
         """
         if self._model is not None:
             return None
-        with self._lock:
-            if not self._small_checked:
-                self._small_checked = True
-                if small_encoder_supported(self._path):
-                    try:
-                        self._small = SmallEncoder(self._path, self.max_tokens)
-                    except Exception:  # unreadable weights: sentence-transformers loads or says why
-                        self._small = None
         return self._small
+
+    @cached_property
+    def _small(self) -> SmallEncoder | None:
+        """Built once (None where the model folder has no weights it reads), under the lock that
+        loading the model takes too."""
+        with self._lock:
+            if not small_encoder_supported(self._path):
+                return None
+            try:
+                return SmallEncoder(self._path, self.max_tokens)
+            except Exception:  # unreadable weights: sentence-transformers loads or says why
+                return None
 
     def _encode_small(self, texts: Sequence[str]) -> np.ndarray | None:
         small = self._small_encoder()
