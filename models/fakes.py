@@ -25,7 +25,8 @@ class HashingEmbedder:
 
     dim: int = 256
     max_tokens: int = 256
-    calls: list[int] = field(default_factory=list, init=False, repr=False)  # batch sizes of embed_documents
+    # The batch sizes of embed_documents, to test re-embedding.
+    calls: list[int] = field(default_factory=list, init=False, repr=False)
 
     @property
     def model_id(self) -> str:
@@ -58,7 +59,8 @@ class HashingSparseEncoder:
     `vocab_size`."""
 
     vocab_size: int = 4096
-    calls: list[int] = field(default_factory=list, init=False, repr=False)  # batch sizes of encode
+    # The batch sizes of encode, to test that rebuilds reuse weights.
+    calls: list[int] = field(default_factory=list, init=False, repr=False)
 
     @property
     def model_id(self) -> str:
