@@ -126,10 +126,18 @@ def replay(
     corpus: Path,
     support: SupportParams = DEFAULT_SUPPORT,
     checks: tuple[Check, ...] = CHECKS,
+    decisions: Path | None = None,
 ) -> dict:
     questions = load_questions(questions_path)
-    results = [result for _, result, _ in replay_records(load_records(results_path), corpus, support, checks)]
-    return summary_to_dict(summarize(results, questions))
+    replayed = replay_records(load_records(results_path), corpus, support, checks)
+    if decisions is not None:
+        with decisions.open("w", encoding="utf-8") as handle:
+            for record, result, _ in replayed:
+                answer = result.answer
+                failing = [] if answer is None else [v.check for v in answer.verdicts if not v.ok and v.binding]
+                line = {"id": record["id"], "refused": None if answer is None else answer.refused, "failing": failing}
+                handle.write(json.dumps(line) + "\n")
+    return summary_to_dict(summarize([result for _, result, _ in replayed], questions))
 
 
 def without(names: set[str], model: Calibration | None = None) -> tuple[Check, ...]:
@@ -152,6 +160,7 @@ def main() -> None:
     parser.add_argument("--min-support", type=float, nargs="+", default=[SupportParams().min_support])
     parser.add_argument("--skip", nargs="*", default=[], help="names of checks to leave out")
     parser.add_argument("--calibration", type=Path, help="a confidence.json to use instead of the installed one")
+    parser.add_argument("--decisions", type=Path, help="write each question's refusal and failing checks here (JSONL)")
     args = parser.parse_args()
     model = Calibration.from_dict(json.loads(args.calibration.read_text())) if args.calibration else None
     checks = without(set(args.skip), model)
@@ -159,7 +168,14 @@ def main() -> None:
             "refusal_recall", "false_refusal_rate")  # fmt: skip
     print("min_support  " + "  ".join(f"{k:>22}" for k in keys))
     for value in args.min_support:
-        summary = replay(args.results, args.questions, args.corpus, replace(SupportParams(), min_support=value), checks)
+        summary = replay(
+            args.results,
+            args.questions,
+            args.corpus,
+            replace(SupportParams(), min_support=value),
+            checks,
+            args.decisions,
+        )
         row = [summary["metrics"][k]["value"] for k in keys]
         print(f"{value:11.2f}  " + "  ".join(f"{'-' if v is None else round(v, 3):>22}" for v in row))
 

@@ -61,3 +61,20 @@ def test_answers_that_state_what_is_asked(question, answer):
 )
 def test_answers_that_do_not(question, answer):
     assert not states_what_is_asked(question, answer)
+
+
+def test_the_thing_counted_may_stand_beside_the_figure_in_the_supporting_words():
+    question = "How many receptors on a helper T cell must be bound to a MHC:antigen complex?"
+    answer = "Helper T cells are activated by around 200-300 MHC:antigen molecules [3]."
+    quote = "many receptors (around 200-300) on the helper T cell must be bound by an MHC:antigen"
+    assert not states_what_is_asked(question, answer)
+    assert states_what_is_asked(question, answer, [quote])
+    # Only a figure the answer gives: the supporting words counting the thing with another
+    # figure do not make the answer's figure a count of it.
+    assert not states_what_is_asked(question, "It takes 5 minutes [3].", [quote])
+    # ... and the supporting words must name the thing counted, not another.
+    assert not states_what_is_asked(
+        "How many Armenian soldiers were killed?",
+        "59 were killed [4].",
+        ["More than 59 Turkish soldiers were killed in the attack."],
+    )

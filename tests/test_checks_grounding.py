@@ -114,3 +114,42 @@ def test_analytical_points_are_not_held_to_what_they_name():
     said = passage("networks.txt", "President Erdogan said the talks had failed.")
     v = grounding.verdict(draft("How did Turkish-Russian ties evolve?", "Turkish President Erdogan spoke [1].", said))
     assert "names Turkish President" not in v.reason
+
+
+HARVARD = (
+    "The president of Harvard Joseph Willard died in 1804, and a struggle broke out over his replacement. "
+    "The liberal Samuel Webber was appointed to the presidency two years later.\n\n"
+    "Harvard has several athletic facilities, such as the Lavietes Pavilion. The Malkin Athletic Center serves "
+    "as the primary recreation facility. The five-story building includes an Olympic-size swimming pool."
+)
+TEXTS["harvard.txt"] = HARVARD
+
+
+def supported(answer: str, source: str, quote: str) -> SentenceSupport:
+    start = TEXTS[source].index(quote)
+    return SentenceSupport(answer, (1,), 1, 1.0, source, start, start + len(quote), quote, True)
+
+
+def test_a_name_in_the_sentence_the_supporting_words_go_on_from_is_found():
+    # The chunker cut between the two sentences: the passage starts at "The liberal Samuel Webber".
+    quote = "The liberal Samuel Webber was appointed to the presidency two years later."
+    webber = passage("harvard.txt", quote)
+    answer = "Samuel Webber succeeded Joseph Willard as president two years later [1]."
+    question = "What liberal succeeded Joseph Willard as president?"
+    found = Draft(question, answer, (supported(answer, "harvard.txt", quote),), (webber,), source_text=TEXTS.get)
+    v = grounding.verdict(found)
+    assert v.ok, v.reason
+    # Without the article's text nothing before the passage is known, and the name is missing.
+    blind = Draft(question, answer, (supported(answer, "harvard.txt", quote),), (webber,))
+    v = grounding.verdict(blind)
+    assert not v.ok and v.reason == "the answer names Joseph Willard; passage [1] does not"
+
+
+def test_a_name_two_sentences_back_is_not_what_the_supporting_words_speak_of():
+    quote = "The five-story building includes an Olympic-size swimming pool."
+    chunk_text = "The Malkin Athletic Center serves as the primary recreation facility. " + quote
+    pool = passage("harvard.txt", chunk_text)
+    answer = "The Lavietes Pavilion has an Olympic-size swimming pool [1]."
+    question = "What kind of swimming pool is at the Lavietes Pavilion?"
+    v = grounding.verdict(Draft(question, answer, (supported(answer, "harvard.txt", quote),), (pool,), source_text=TEXTS.get))
+    assert not v.ok and v.binding and v.reason == "the answer names Lavietes Pavilion; passage [1] does not"

@@ -8,7 +8,9 @@ answer whose form can be checked without understanding it:
 - "How many <things> ..." wants a figure next to one of those things ("more than 59 Turkish
   soldiers", "eight Turkish military and civil personnel"): a figure within `WINDOW` words of
   a word of the phrase after "how many", and every word of the thing counted (that phrase up
-  to its first plural: "Armenian soldiers") in the answer.
+  to its first plural: "Armenian soldiers") in the answer, or the same beside one of the
+  answer's figures in the words that support it ("around 200-300 MHC:antigen molecules" from
+  "many receptors (around 200-300) on the helper T cell", for "how many receptors").
 - "How long ..." wants a length of time or distance: a unit word ("45 days", "1,200 km"), or
   "since" with a figure ("since 2003").
 - "What/which date ...", "what/which year ..." and "in what month ..." want a calendar word:
@@ -22,6 +24,7 @@ left alone.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from chat.checks import Draft
 from chat.checks.words import MAGNITUDES, SPELLED_NUMBERS, STOPWORDS, base, pins, with_parts, words
@@ -87,28 +90,45 @@ def _things(phrase: list[str]) -> set[str]:
     return set(named)
 
 
-def states_what_is_asked(question: str, answer: str) -> bool:
+def _counts(question: str, phrase: list[str], text: str, figures: set[str] | None = None) -> bool:
+    """`text` gives a figure (one of `figures`, when given) within `WINDOW` words of a word of
+    the phrase after "how many", and names every word of the thing counted."""
+    counted = {base(w) for w in tokenize(" ".join(phrase))}
+    said = with_parts(text)
+    if "time" in counted and _TIMES & set(said):
+        return True
+    stems = [base((tokenize(w) or [w])[0]) for w in said]
+    # "How many Armenian soldiers?" "59 Turkish soldiers" names other soldiers. A long name
+    # may be shortened to its first word: "Cooper Industries Inc shares" -> "Cooper stock".
+    shortened = {base((tokenize(part) or [part])[0]) for pin in pins(question) if pin.kind == "name"
+                 for part in pin.parts[1:]}  # fmt: skip
+    if not {base(w) for w in _things(phrase)} - shortened <= set(stems):
+        return False
+    return any(
+        _is_figure(word)
+        and (figures is None or word in figures)
+        and counted & set(stems[max(0, i - WINDOW) : i + WINDOW + 1])
+        for i, word in enumerate(said)
+    )
+
+
+def states_what_is_asked(question: str, answer: str, quotes: Sequence[str] = ()) -> bool:
     """False only when the question is "how many ...", "how long ..." or asks for a date, year or
-    month, and the answer says no such thing."""
+    month, and the answer says no such thing.
+
+    For "how many", the thing counted may stand beside the answer's figure in the words that
+    support it (`quotes`) rather than in the answer: "How many receptors on a helper T cell must
+    be bound ...?" -> "... activated by engagement of around 200-300 MHC:antigen molecules [3]",
+    from "many receptors (around 200-300) on the helper T cell must be bound" (external set)."""
     asked = words(question)
     answer = strip_markers(answer)  # "[1]" is not a figure
     said = with_parts(answer)
     phrase = _counted(asked)
     if phrase is not None:
-        counted = {base(w) for w in tokenize(" ".join(phrase))}
-        if "time" in counted and _TIMES & set(said):
+        if _counts(question, phrase, answer):
             return True
-        stems = [base((tokenize(w) or [w])[0]) for w in said]
-        # "How many Armenian soldiers?" "59 Turkish soldiers" names other soldiers. A long name
-        # may be shortened to its first word: "Cooper Industries Inc shares" -> "Cooper stock".
-        shortened = {base((tokenize(part) or [part])[0]) for pin in pins(question) if pin.kind == "name"
-                     for part in pin.parts[1:]}  # fmt: skip
-        if not {base(w) for w in _things(phrase)} - shortened <= set(stems):
-            return False
-        return any(
-            _is_figure(word) and counted & set(stems[max(0, i - WINDOW) : i + WINDOW + 1])
-            for i, word in enumerate(said)
-        )
+        figures = {w for w in said if any(c.isdigit() for c in w)}
+        return bool(figures) and any(_counts(question, phrase, quote, figures) for quote in quotes)
     if any(a == "how" and b == "long" for a, b in zip(asked, asked[1:], strict=False)):
         since = any(w == "since" and any(map(_is_figure, said[i + 1 : i + 4])) for i, w in enumerate(said))
         return since or any(stem in _UNITS for stem in tokenize(" ".join(said)))  # "a two-year war"
@@ -143,6 +163,7 @@ def verdict(draft: Draft) -> Verdict:
     form = _form(draft.question)
     if form is None:
         return Verdict(NAME, True, "no answer form to check for this question")
-    if not draft.text or states_what_is_asked(draft.question, draft.text):
+    quotes = [s.quote for s in draft.sentences if s.supported and s.quote]
+    if not draft.text or states_what_is_asked(draft.question, draft.text, quotes):
         return Verdict(NAME, True, f'the answer gives what "{form}" asks for')
     return Verdict(NAME, False, f'the question asks "{form}"; the answer does not say it')

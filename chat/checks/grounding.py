@@ -43,11 +43,13 @@ from functools import lru_cache
 from chat.checks import Draft, passage_label
 from chat.checks.words import Pin, Vocabulary, is_acronym, pins, same_word
 from chat.citations import strip_markers
-from chat.types import Verdict
+from chat.types import SentenceSupport, Verdict
+from index.chunk import sentence_spans
 from index.types import Passage
 
 NAME = "grounded"
 TOPIC = 3  # occurrences in an article that make a pin what the article is about
+LEAD_IN_CHARS = 1000  # how far back the sentence before the supporting words is looked for
 # A pin the supporting passage lacks is a signal for the calibrated confidence check, not a
 # refusal on its own: as a binding rule it refused 7 more of the 67 answerable reference
 # questions and 3 of the 12 held-out ones (people named in another paragraph: "in Soylu's
@@ -78,8 +80,14 @@ def missing_pins(draft: Draft, numbers: tuple[int, ...], *, topic: int | None = 
 def missing_pins_of(
     asked: tuple[Pin, ...], draft: Draft, numbers: tuple[int, ...], *, topic: int | None = TOPIC
 ) -> list[Pin]:
-    """The pins of `asked` that no numbered passage contains (nor, `topic` times, its article)."""
+    """The pins of `asked` that no numbered passage contains (nor, `topic` times, its article,
+    nor the sentence before the words that support an answer sentence from it: `lead_in`)."""
     here = [passage_vocabulary(draft.passages[n - 1]) for n in numbers]
+    here += [
+        Vocabulary.of(lead)
+        for sentence in draft.sentences
+        if sentence.supported and sentence.passage in numbers and (lead := lead_in(draft, sentence))
+    ]
     articles: list[Vocabulary] = []
     if topic is not None:
         for source in dict.fromkeys(draft.passages[n - 1].chunk.source for n in numbers):
@@ -94,6 +102,26 @@ def missing_pins_of(
             continue
         absent.append(pin)
     return absent
+
+
+def lead_in(draft: Draft, sentence: SentenceSupport) -> str:
+    """The article's sentence right before the words that support `sentence` ("" when there is
+    none or the article's text is not at hand): what those words go on from, so a name there is
+    what they speak of. "What liberal succeeded Joseph Willard as president?" -> "Samuel Webber
+    succeeded Joseph Willard as president of Harvard two years later [3]", from "... the liberal
+    Samuel Webber was appointed to the presidency of Harvard two years later", right after "...
+    the president of Harvard Joseph Willard died a year later, in 1804" (external set; the
+    chunker had cut between the two). One sentence, not a neighbourhood: "The five-story
+    building includes ... an Olympic-size swimming pool" goes on from the Malkin Athletic Center,
+    not from the Lavietes Pavilion named the sentence before that, and a neighbourhood of
+    300-1,200 characters let near misses through (evals/history/README.md)."""
+    if sentence.source is None or sentence.start is None:
+        return ""
+    text = draft.source_text(sentence.source)
+    if text is None or sentence.start > len(text):
+        return ""
+    spans = sentence_spans(text, max(0, sentence.start - LEAD_IN_CHARS), sentence.start)
+    return text[spans[-1][0] : spans[-1][1]] if spans else ""
 
 
 def unknown_pins(draft: Draft) -> list[Pin]:
