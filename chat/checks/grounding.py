@@ -69,7 +69,8 @@ def passage_vocabulary(passage: Passage) -> Vocabulary:
 
 
 @lru_cache(maxsize=32)
-def _article(text: str) -> Vocabulary:
+def _vocabulary(text: str) -> Vocabulary:
+    """The words of an article or a lead-in sentence, read once: every pin is looked up again."""
     return Vocabulary.of(text)
 
 
@@ -85,7 +86,7 @@ def missing_pins_of(
     nor the sentence before the words that support an answer sentence from it: `lead_in`)."""
     here = [passage_vocabulary(draft.passages[n - 1]) for n in numbers]
     here += [
-        Vocabulary.of(lead)
+        _vocabulary(lead)
         for sentence in draft.sentences
         if sentence.supported and sentence.passage in numbers and (lead := lead_in(draft, sentence))
     ]
@@ -94,7 +95,7 @@ def missing_pins_of(
         for source in dict.fromkeys(draft.passages[n - 1].chunk.source for n in numbers):
             text = draft.source_text(source)
             if text is not None:
-                articles.append(_article(text))
+                articles.append(_vocabulary(text))
     absent = []
     for pin in asked:
         if any(v.count(pin) for v in here):
