@@ -160,7 +160,11 @@ def main() -> None:
     parser.add_argument("--min-support", type=float, nargs="+", default=[SupportParams().min_support])
     parser.add_argument("--skip", nargs="*", default=[], help="names of checks to leave out")
     parser.add_argument("--calibration", type=Path, help="a confidence.json to use instead of the installed one")
-    parser.add_argument("--decisions", type=Path, help="write each question's refusal and failing checks here (JSONL)")
+    parser.add_argument(
+        "--decisions",
+        type=Path,
+        help="write each question's refusal and failing checks here (JSONL; for the first --min-support)",
+    )
     args = parser.parse_args()
     model = Calibration.from_dict(json.loads(args.calibration.read_text())) if args.calibration else None
     checks = without(set(args.skip), model)
@@ -174,7 +178,7 @@ def main() -> None:
             args.corpus,
             replace(SupportParams(), min_support=value),
             checks,
-            args.decisions,
+            args.decisions if value == args.min_support[0] else None,  # one file: the first value's
         )
         row = [summary["metrics"][k]["value"] for k in keys]
         print(f"{value:11.2f}  " + "  ".join(f"{'-' if v is None else round(v, 3):>22}" for v in row))

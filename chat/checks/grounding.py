@@ -17,8 +17,9 @@ passage that answers. So a pin counts as found when a supporting passage (with i
 title and date) contains it, or the article's sentence right before the words that support
 the answer (`lead_in`: what "two years later" or "the company" refers to), or when it occurs at
 least `TOPIC` times in that passage's article. A name the article mentions once or twice
-elsewhere (TRANSPAC, Forbes, 1690 in the SQuAD articles) must be in the passage itself. Spelling variants count as found
-(`chat.checks.words`: "Turkish"/"Turkey", "Northen"/"Northern", "EU"/"European Union").
+elsewhere (TRANSPAC, Forbes, 1690 in the SQuAD articles) must be in the passage itself.
+Spelling variants count as found (`chat.checks.words`: "Turkish"/"Turkey", "Northen"/"Northern",
+"EU"/"European Union").
 
 Two failures refuse on their own, because the answer itself shows the mismatch:
 - the answer states a name its passage does not hold (nor is it what the article is about):
