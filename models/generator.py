@@ -5,6 +5,7 @@ background loader that wraps any of them."""
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -63,6 +64,32 @@ def chat_messages(messages: Sequence[Message]) -> list[dict[str, str]]:
 def option_forms(option: str) -> set[str]:
     """The spellings a reply may start with `option` in: "yes" -> {"yes", "Yes", " yes", " Yes"}."""
     return {option, option.lower(), option.capitalize(), " " + option.lower(), " " + option.capitalize()}
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What `stream` was asked for: the prompt, at most `max_tokens`, the stop strings and the text
+    whose probability to track (see `Generation`)."""
+
+    messages: Sequence[Message]
+    max_tokens: int
+    stop: Sequence[str] = ()
+    track: str | None = None
+
+
+class Backend(ABC):
+    """A generator backend (models/llama.py, models/openai_server.py): its `stream` hands a fresh
+    `Generation` to the backend's `_run`, which yields the pieces and fills in the counts."""
+
+    def stream(
+        self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = (), track: str | None = None
+    ) -> Generation:
+        request = Request(messages, max_tokens, stop, track)
+        return Generation.filled_by(lambda generation: self._run(request, generation))
+
+    @abstractmethod
+    def _run(self, request: Request, generation: Generation) -> Iterator[str]:
+        """The pieces of the reply to `request`; sets `generation`'s counts (and `track_logprob`)."""
 
 
 class Generator(Protocol):

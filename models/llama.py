@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from models.errors import ContextTooSmallError, ModelLoadError
-from models.generator import Generation, Message, chat_messages, option_forms
+from models.generator import Backend, Generation, Message, Request, chat_messages, option_forms
 from models.llama_state import PrefixState, read_state, write_state
 
 
@@ -28,7 +28,7 @@ def default_threads() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-class LlamaGenerator:
+class LlamaGenerator(Backend):
     """A GGUF chat model run by llama-cpp-python, deterministic (temperature 0, fixed seed).
 
     llama.cpp keeps the KV cache of the previous prompt and reuses its longest common prefix,
@@ -108,11 +108,6 @@ class LlamaGenerator:
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
-    def stream(
-        self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = (), track: str | None = None
-    ) -> Generation:
-        return Generation.filled_by(lambda generation: self._run(messages, max_tokens, stop, generation, track))
-
     def choose(self, messages: Sequence[Message], options: Sequence[str]) -> tuple[float, ...]:
         """The model's probability of replying with each option, read from its first token.
 
@@ -178,30 +173,23 @@ class LlamaGenerator:
 
         return process
 
-    def _run(
-        self,
-        messages: Sequence[Message],
-        max_tokens: int,
-        stop: Sequence[str],
-        generation: Generation,
-        track: str | None = None,
-    ) -> Iterator[str]:
+    def _run(self, request: Request, generation: Generation) -> Iterator[str]:
         # llama.cpp is not thread-safe: one generation at a time per model.
         with self._lock:
-            self._restore_prefix_if_lost(messages)
+            self._restore_prefix_if_lost(request.messages)
             processors = None
-            if track:
+            if request.track:
                 from llama_cpp import LogitsProcessorList
 
-                processors = LogitsProcessorList([self._tracker(track, generation)])
+                processors = LogitsProcessorList([self._tracker(request.track, generation)])
             chunks = self._llm.create_chat_completion(
-                messages=cast(Any, chat_messages(messages)),
-                max_tokens=max_tokens,
+                messages=cast(Any, chat_messages(request.messages)),
+                max_tokens=request.max_tokens,
                 temperature=0.0,
                 top_k=1,
                 repeat_penalty=1.0,
                 seed=self._seed,
-                stop=list(stop) or None,
+                stop=list(request.stop) or None,
                 stream=True,
                 logits_processor=processors,
             )

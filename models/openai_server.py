@@ -42,7 +42,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from models.errors import ModelLoadError, ModelServerError, ServerReplyError, ServerTimeoutError, ServerUnreachableError
-from models.generator import Generation, Message, chat_messages, option_forms
+from models.generator import Backend, Generation, Message, Request, chat_messages, option_forms
 
 TOP_LOGPROBS = 20  # the most the OpenAI API allows
 TRACK_STEPS = 24  # at most this many tokens are re-read for `track` (the refusal is 6)
@@ -70,7 +70,7 @@ def estimate_tokens(text: str) -> int:
     return -(-len(text.encode("utf-8")) // 3)
 
 
-class OpenAIGenerator:
+class OpenAIGenerator(Backend):
     """A model behind an OpenAI-compatible HTTP server; thread-safe (one client, many streams)."""
 
     def __init__(
@@ -138,11 +138,6 @@ class OpenAIGenerator:
         self._discover()
         return estimate_tokens(text)
 
-    def stream(
-        self, messages: Sequence[Message], *, max_tokens: int, stop: Sequence[str] = (), track: str | None = None
-    ) -> Generation:
-        return Generation.filled_by(lambda generation: self._run(messages, max_tokens, stop, generation, track))
-
     def choose(self, messages: Sequence[Message], options: Sequence[str]) -> tuple[float, ...]:
         """Each option's share of the probability of the options' first tokens (any case, with
         or without a leading space), from the first token's top log-probabilities; equal
@@ -164,15 +159,9 @@ class OpenAIGenerator:
 
     # The requests.
 
-    def _run(
-        self,
-        messages: Sequence[Message],
-        max_tokens: int,
-        stop: Sequence[str],
-        generation: Generation,
-        track: str | None,
-    ) -> Iterator[str]:
-        chunks = self._open(self._body(messages, max_tokens=max_tokens, stop=stop))
+    def _run(self, request: Request, generation: Generation) -> Iterator[str]:
+        messages, stop = request.messages, request.stop
+        chunks = self._open(self._body(messages, max_tokens=request.max_tokens, stop=stop))
         pieces: list[str] = []
         usage = finish = None
         try:
@@ -193,8 +182,8 @@ class OpenAIGenerator:
             generation.prompt_tokens = (
                 usage.prompt_tokens if usage is not None else sum(self.count_tokens(m.content) + 4 for m in messages)
             )
-        if track:
-            generation.track_logprob = self._track(messages, stop, track, pieces)
+        if request.track:
+            generation.track_logprob = self._track(messages, stop, request.track, pieces)
 
     def _track(
         self, messages: Sequence[Message], stop: Sequence[str], track: str, pieces: Sequence[str]
