@@ -22,7 +22,7 @@ from index.chunk import ChunkingParams, chunk_document
 from index.corpus import read_corpus
 from index.dense import DenseIndex
 from index.keyword import KeywordIndex
-from index.store import build_index, load_index
+from index.store import IndexSpec, build_index, load_index
 
 EDIT = "\n\nOfficials in Ankara declined to comment on the report on Tuesday.\n"
 
@@ -45,7 +45,7 @@ def throughput(corpus: Path, work: Path, embedder, params: ChunkingParams, reps:
         nonlocal texts, n_chunks
         target = work / f"index-{rep}"
         shutil.rmtree(target, ignore_errors=True)
-        report = build_index(corpus, target, embedder, params)
+        report = build_index(IndexSpec(corpus, target, embedder, params))
         n_chunks = report.n_chunks
         build_rates.append(report.n_chunks / report.seconds)
         texts = _chunk_texts(target)
@@ -137,7 +137,7 @@ def embedder_threads(embedder, texts: list[str], reps: int) -> dict:  # type: ig
 
 def rebuild_one_file(corpus: Path, index_dir: Path, embedder, params: ChunkingParams) -> dict:  # type: ignore[no-untyped-def]
     """Build, append a sentence to one file, rebuild: how many chunks were embedded again?"""
-    full = build_index(corpus, index_dir, embedder, params)
+    full = build_index(IndexSpec(corpus, index_dir, embedder, params))
     files = sorted(p for p in corpus.rglob("*.txt"))
     changed = files[len(files) // 2]
     source = changed.relative_to(corpus).as_posix()
@@ -145,7 +145,7 @@ def rebuild_one_file(corpus: Path, index_dir: Path, embedder, params: ChunkingPa
     original = changed.read_text(encoding="utf-8")
     changed.write_text(original.rstrip("\n") + EDIT, encoding="utf-8")
     try:
-        again = build_index(corpus, index_dir, embedder, params)
+        again = build_index(IndexSpec(corpus, index_dir, embedder, params))
         after = sum(1 for c in load_index(index_dir).chunks if c.source == source)
     finally:
         changed.write_text(original, encoding="utf-8")
@@ -194,7 +194,7 @@ def run(options: Options, embedder=None) -> Report:  # type: ignore[no-untyped-d
         for arm, values in threads["query_ms"].items():
             report.add(f"embed_query, torch {arm}", median(values), "ms", f"median of {len(values)}")
 
-    seeds_build = build_index(seeds, work / "seeds-index", embedder, params)
+    seeds_build = build_index(IndexSpec(seeds, work / "seeds-index", embedder, params))
     report.add("seeds full build", seeds_build.seconds, "s", f"{seeds_build.n_chunks} chunks")
     for name, corpus in (("seeds", seeds), ("synthetic", synthetic)):
         rebuilt = rebuild_one_file(corpus, work / f"{name}-rebuild", embedder, params)

@@ -125,7 +125,7 @@ def stages(*, fake: bool = False) -> dict[str, float]:
     from chat.app import build_embedder, build_llama, build_sparse, index_dir, prime_prefix
     from chat.settings import Settings
     from index.search import HybridSearcher
-    from index.store import ensure_index
+    from index.store import IndexSpec, ensure_index
     from models.embedder import Embedder
     from models.fakes import HashingEmbedder, HashingSparseEncoder
     from models.splade import SparseEncoder
@@ -141,9 +141,8 @@ def stages(*, fake: bool = False) -> dict[str, float]:
     # As a cold ask: torch is never loaded, queries use NumPy.
     embedder: Embedder = HashingEmbedder() if fake else build_embedder(settings)
     sparse: SparseEncoder | None = HashingSparseEncoder() if fake else build_sparse(settings)
-    folder = index_dir(settings)
-    store = step("check + load index", lambda: ensure_index(settings.corpus, folder, embedder, settings.chunking,
-                                                            sparse=sparse, rebuild=fake))  # fmt: skip
+    spec = IndexSpec(settings.corpus, index_dir(settings), embedder, settings.chunking, sparse)
+    store = step("check + load index", lambda: ensure_index(spec, rebuild=fake))
     searcher = HybridSearcher(store, embedder, sparse)
     step("first search (loads the NumPy query encoder)", lambda: searcher.search(SHOWCASE, settings.retrieval))
     step("second search", lambda: searcher.search(OTHER_QUESTIONS[0], settings.retrieval))

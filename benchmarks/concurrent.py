@@ -110,11 +110,11 @@ def _pipelines(options: Options, settings: Any, servers: list[Any]) -> dict[str,
 
     if options.fake:
         from index.search import HybridSearcher
-        from index.store import build_index, load_index
+        from index.store import IndexSpec, build_index, load_index
         from models.fakes import HashingEmbedder, ScriptedGenerator
 
         embedder = HashingEmbedder()
-        build_index(SEEDS, options.workdir / "concurrent-fake-index", embedder, settings.chunking)
+        build_index(IndexSpec(SEEDS, options.workdir / "concurrent-fake-index", embedder, settings.chunking))
         searcher = HybridSearcher(load_index(options.workdir / "concurrent-fake-index"), embedder)
         scripted = ScriptedGenerator(["Erdogan turned to Russia after the coup attempt [1]."])
         # The server arm is the scripted generator served with a server's concurrency.

@@ -51,7 +51,7 @@ from chat.ask import Pipeline
 from chat.settings import Settings
 from index.chunk import ChunkingParams
 from index.search import HybridSearcher
-from index.store import ensure_index
+from index.store import IndexSpec, ensure_index
 from models.llama import default_threads
 
 
@@ -100,7 +100,7 @@ def pipelines(options: Options, state_root: Path) -> tuple[dict[int, Pipeline], 
     if options.fake:
         from models.fakes import ScriptedGenerator
 
-        store = ensure_index(SEEDS, options.workdir / "latency-index", embedder, ChunkingParams())
+        store = ensure_index(IndexSpec(SEEDS, options.workdir / "latency-index", embedder, ChunkingParams()))
         searcher = HybridSearcher(store, embedder)
         reply = "Erdogan turned to Russia because the West did not back him after the coup [1]."
         return {t: Pipeline(searcher, _Paced(ScriptedGenerator([reply]))) for t in options.threads}, {}
@@ -111,7 +111,7 @@ def pipelines(options: Options, state_root: Path) -> tuple[dict[int, Pipeline], 
 
     settings = bench_settings(options.workdir)
     sparse = build_sparse(settings)
-    store = ensure_index(settings.corpus, index_dir(settings), embedder, settings.chunking, sparse=sparse)
+    store = ensure_index(IndexSpec(settings.corpus, index_dir(settings), embedder, settings.chunking, sparse))
     searcher = HybridSearcher(store, embedder, sparse)
     out, primed = {}, {}
     for threads in options.threads:

@@ -34,7 +34,7 @@ from index.chunk import ChunkingParams
 from index.focus import FocusParams
 from index.keyword import KeywordIndex, tokenize
 from index.search import HybridSearcher, RetrievalParams
-from index.store import build_index, load_index
+from index.store import IndexSpec, build_index, load_index
 from models.embedder import Embedder
 from models.splade import SparseEncoder
 
@@ -95,7 +95,7 @@ def build(
 
         torch.set_num_threads(threads)
     began = time.perf_counter()
-    report = build_index(corpus, index_dir, embedder, ChunkingParams(), sparse=sparse, progress=not fake)
+    report = build_index(IndexSpec(corpus, index_dir, embedder, ChunkingParams(), sparse), progress=not fake)
     out: dict = {
         "n_documents": report.n_documents,
         "n_chunks": report.n_chunks,

@@ -25,7 +25,7 @@ from multiprocessing.synchronize import Barrier, Event
 from pathlib import Path
 
 from index.chunk import ChunkingParams
-from index.store import build_index, load_index
+from index.store import IndexSpec, build_index, load_index
 from models.embedder import Embedder
 from models.fakes import HashingEmbedder, HashingSparseEncoder
 from models.splade import SparseEncoder
@@ -76,7 +76,7 @@ def _builder(
     waited: list[str] = []
     try:
         barrier.wait(WAIT_SECONDS)  # both builders start together, after their imports
-        build_index(corpus, index_dir, embedder, PARAMS, sparse=sparse, notify=waited.append)
+        build_index(IndexSpec(corpus, index_dir, embedder, PARAMS, sparse), notify=waited.append)
     except Exception as exc:  # counted, not raised: the soak reports every failure
         results.put(("error", f"build: {type(exc).__name__}: {exc}"))
     else:
@@ -119,7 +119,7 @@ def soak(
     corpus.mkdir(parents=True, exist_ok=True)
     for number in range(ARTICLES):
         write_article(corpus, number, 0)
-    build_index(corpus, index_dir, embedder, PARAMS, sparse=sparse)  # the reader starts on a live index
+    build_index(IndexSpec(corpus, index_dir, embedder, PARAMS, sparse))  # the reader starts on a live index
 
     built: Queue = ctx.Queue()
     read: Queue = ctx.Queue()

@@ -10,7 +10,7 @@ from chat.ask import Pipeline
 from chat.prompt import OPENINGS, PREFIX
 from chat.settings import Settings
 from index.search import HybridSearcher
-from index.store import ensure_index, index_dir_for
+from index.store import IndexSpec, ensure_index, index_dir_for
 from models.e5 import E5_NAMES, E5Embedder
 from models.embedder import Embedder, SentenceTransformerEmbedder, default_embedder_path
 from models.generator import Generator, PreloadingGenerator
@@ -116,10 +116,8 @@ def build_pipeline(
     generator = build_generator(settings)
     embedder = build_embedder(settings)
     sparse = build_sparse(settings)
-    store = ensure_index(
-        settings.corpus, index_dir(settings), embedder, settings.chunking, sparse=sparse, progress=progress,
-        notify=notify,
-    )  # fmt: skip
+    spec = IndexSpec(settings.corpus, index_dir(settings), embedder, settings.chunking, sparse)
+    store = ensure_index(spec, progress=progress, notify=notify)
     return Pipeline(
         HybridSearcher(store, embedder, sparse),
         generator,

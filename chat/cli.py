@@ -118,14 +118,12 @@ def index(corpus: Path | None, data_dir: Path | None, embedder: Path | None) -> 
 
     def action() -> None:
         from chat.app import build_embedder, build_sparse, index_dir
-        from index.store import build_index
+        from index.store import IndexSpec, build_index
 
         settings = Settings.load(corpus=corpus, data_dir=data_dir, embedder=embedder)
         target = index_dir(settings)
-        report = build_index(
-            settings.corpus, target, build_embedder(settings), settings.chunking, sparse=build_sparse(settings),
-            progress=True, notify=_notify,
-        )  # fmt: skip
+        spec = IndexSpec(settings.corpus, target, build_embedder(settings), settings.chunking, build_sparse(settings))
+        report = build_index(spec, progress=True, notify=_notify)
         for skip in report.skipped:
             _notify(f"warning: skipped {printable(skip.source)}: {skip.reason}")
         click.echo(

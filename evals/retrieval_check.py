@@ -26,7 +26,7 @@ from chat.eval.run import load_questions  # noqa: E402
 from chat.settings import Settings  # noqa: E402
 from index.focus import FocusParams  # noqa: E402
 from index.search import HybridSearcher  # noqa: E402
-from index.store import ensure_index  # noqa: E402
+from index.store import IndexSpec, ensure_index  # noqa: E402
 from index.text import canonical  # noqa: E402
 
 
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.load(corpus=args.corpus)
     embedder = build_embedder(settings)
     sparse = build_sparse(settings)  # the lists the product searches (SEEDQA_SPARSE=off: without SPLADE)
-    store = ensure_index(settings.corpus, index_dir(settings), embedder, settings.chunking, sparse=sparse)
+    store = ensure_index(IndexSpec(settings.corpus, index_dir(settings), embedder, settings.chunking, sparse))
     searcher = HybridSearcher(store, embedder, sparse)
     questions = [q for q in load_questions(args.questions) if q.answerable and q.evidence]
     ranks_only = replace(settings.retrieval, k=10, focus=FocusParams(margin=None))

@@ -27,7 +27,7 @@ from chat.eval.run import load_questions  # noqa: E402
 from chat.settings import Settings  # noqa: E402
 from index.focus import FocusParams  # noqa: E402
 from index.search import HybridSearcher, RetrievalParams  # noqa: E402
-from index.store import ensure_index, index_dir_for  # noqa: E402
+from index.store import IndexSpec, ensure_index, index_dir_for  # noqa: E402
 
 LISTS = {  # name -> (dense, keyword, sparse) weights
     "dense": (1, 0, 0),
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             work = args.work / name
             began = time.perf_counter()
             store = ensure_index(
-                Path(corpus), index_dir_for(work, Path(corpus)), embedder, settings.chunking, sparse=sparse
+                IndexSpec(Path(corpus), index_dir_for(work, Path(corpus)), embedder, settings.chunking, sparse)
             )
             built = time.perf_counter() - began
             searcher = HybridSearcher(store, embedder, sparse)

@@ -110,6 +110,19 @@ class BuildReport:
     sparse_seconds: float = 0.0  # of `seconds`, computing SPLADE weights
 
 
+@dataclass(frozen=True, slots=True)
+class IndexSpec:
+    """What an index is made of and where it lives: the corpus folder, the index folder, the
+    embedder, the chunking, and the SPLADE encoder when the sparse list is on. A build writes
+    exactly these into its manifest, and `stale_reasons` compares the live index with them."""
+
+    corpus: Path
+    index_dir: Path
+    embedder: Embedder
+    chunking: ChunkingParams
+    sparse: SparseEncoder | None = None
+
+
 class IndexStore:
     """The live index of one corpus folder, loaded for search."""
 
@@ -190,18 +203,17 @@ def read_manifest(index_dir: Path) -> Manifest | None:
     return cast(Manifest, manifest) if isinstance(manifest, dict) else None
 
 
-def stale_reasons(
-    index_dir: Path, corpus: Path, embedder: Embedder, params: ChunkingParams, sparse: SparseEncoder | None = None
-) -> list[str]:
+def stale_reasons(spec: IndexSpec) -> list[str]:
     """Why the live index does not match the corpus and settings; empty when it is fresh.
 
-    `sparse` is the SPLADE encoder when the sparse list is on; an index built without it (or with
-    another model) is then stale. An index with a sparse list still serves a search without one.
+    With the sparse list on (`spec.sparse`), an index built without it (or with another model)
+    is stale. An index with a sparse list still serves a search without one.
 
     Raises CorpusError first when the corpus folder is missing, before any "indexing" notice.
     """
+    corpus, embedder, params, sparse = spec.corpus, spec.embedder, spec.chunking, spec.sparse
     files = corpus_files(corpus)
-    manifest = read_manifest(index_dir)
+    manifest = read_manifest(spec.index_dir)
     if manifest is None:
         return ["no index has been built"]
     reasons: list[str] = []
@@ -280,28 +292,20 @@ def _text_key(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
-def build_index(
-    corpus: Path,
-    index_dir: Path,
-    embedder: Embedder,
-    params: ChunkingParams,
-    *,
-    sparse: SparseEncoder | None = None,
-    progress: bool = False,
-    notify: Notify = quiet,
-) -> BuildReport:
-    """Build the index of `corpus` in `index_dir` and make it the live one.
+def build_index(spec: IndexSpec, *, progress: bool = False, notify: Notify = quiet) -> BuildReport:
+    """Build the index of `spec.corpus` in `spec.index_dir` and make it the live one.
 
     Builds of one index folder take turns; `notify` hears it when this one has to wait.
     A folder that cannot be written raises IndexWriteError before any article is read.
     """
-    _check_inputs(corpus, embedder, params)
-    with builds.build_lock(index_dir, notify):
-        return _build(corpus, index_dir, embedder, params, sparse=sparse, progress=progress, notify=notify)
+    _check_inputs(spec)
+    with builds.build_lock(spec.index_dir, notify):
+        return _build(spec, progress=progress, notify=notify)
 
 
-def _check_inputs(corpus: Path, embedder: Embedder, params: ChunkingParams) -> None:
+def _check_inputs(spec: IndexSpec) -> None:
     """Refuse settings and corpus paths that cannot work, before any index folder is made."""
+    corpus, embedder, params = spec.corpus, spec.embedder, spec.chunking
     if params.max_tokens > embedder.max_tokens:
         raise CorpusError(
             f"chunks of {params.max_tokens} tokens exceed what {embedder.model_id} reads "
@@ -311,17 +315,9 @@ def _check_inputs(corpus: Path, embedder: Embedder, params: ChunkingParams) -> N
         corpus_files(corpus)  # raises the CorpusError that says what is wrong with the path
 
 
-def _build(
-    corpus: Path,
-    index_dir: Path,
-    embedder: Embedder,
-    params: ChunkingParams,
-    *,
-    sparse: SparseEncoder | None,
-    progress: bool,
-    notify: Notify,
-) -> BuildReport:
+def _build(spec: IndexSpec, *, progress: bool, notify: Notify) -> BuildReport:
     """build_index's work, for a caller that holds the build lock."""
+    corpus, index_dir, embedder, params, sparse = spec.corpus, spec.index_dir, spec.embedder, spec.chunking, spec.sparse
     began = time.perf_counter()
     with builds.staging(index_dir) as (build_id, staging):
         documents, skipped = read_corpus(corpus, notify=notify, known=_previous_extractions(index_dir))
@@ -445,33 +441,26 @@ def _load_build(index_dir: Path, name: str | None) -> IndexStore:
 
 
 def ensure_index(
-    corpus: Path,
-    index_dir: Path,
-    embedder: Embedder,
-    params: ChunkingParams,
-    *,
-    sparse: SparseEncoder | None = None,
-    rebuild: bool = True,
-    progress: bool = False,
-    notify: Notify = quiet,
+    spec: IndexSpec, *, rebuild: bool = True, progress: bool = False, notify: Notify = quiet
 ) -> IndexStore:
     """Load the index, building or refreshing it first when the corpus or settings changed.
 
     A fresh index is loaded without the build lock (a read-only data folder serves questions).
     A process that had to wait for another's build checks again: that build may be the one it needed.
     """
-    reasons = stale_reasons(index_dir, corpus, embedder, params, sparse)
+    corpus, index_dir = spec.corpus, spec.index_dir
+    reasons = stale_reasons(spec)
     if reasons and not rebuild:
         raise IndexStaleError(
             f"the index is out of date ({'; '.join(reasons[:3])}); run `seedqa index --corpus {corpus}`"
         )
     if reasons:
-        _check_inputs(corpus, embedder, params)
+        _check_inputs(spec)
         with builds.build_lock(index_dir, notify):
-            reasons = stale_reasons(index_dir, corpus, embedder, params, sparse)
+            reasons = stale_reasons(spec)
             if reasons:
                 notify(f"indexing {corpus} ({'; '.join(reasons[:3])}{'; ...' if len(reasons) > 3 else ''})")
-                report = _build(corpus, index_dir, embedder, params, sparse=sparse, progress=progress, notify=notify)
+                report = _build(spec, progress=progress, notify=notify)
                 for skip in report.skipped:
                     notify(f"skipped {printable(skip.source)}: {skip.reason}")
                 notify(

@@ -12,7 +12,7 @@ import pytest
 from chat.ask import AnswerParams, Pipeline
 from index.chunk import ChunkingParams
 from index.search import HybridSearcher, RetrievalParams
-from index.store import build_index, load_index
+from index.store import IndexSpec, build_index, load_index
 from models.fakes import HashingEmbedder, ScriptedGenerator
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -45,7 +45,7 @@ def make_pipeline(tmp_path: Path) -> Callable[..., tuple[Pipeline, ScriptedGener
     def make(corpus: Path, replies: Sequence[str] = ("The articles do not say.",), k: int = 3):
         embedder = HashingEmbedder()
         index_dir = tmp_path / "index"
-        build_index(corpus, index_dir, embedder, ChunkingParams(max_tokens=64))
+        build_index(IndexSpec(corpus, index_dir, embedder, ChunkingParams(max_tokens=64)))
         generator = ScriptedGenerator(replies)
         pipeline = Pipeline(
             HybridSearcher(load_index(index_dir), embedder),
@@ -91,7 +91,7 @@ def real_sparse():
 def real_searcher(real_settings, real_embedder, real_sparse) -> HybridSearcher:
     """The searcher as chat/app.py builds it: dense, BM25 and SPLADE lists."""
     settings, index_dir = real_settings
-    build_index(SEEDS, index_dir, real_embedder, settings.chunking, sparse=real_sparse)
+    build_index(IndexSpec(SEEDS, index_dir, real_embedder, settings.chunking, real_sparse))
     return HybridSearcher(load_index(index_dir), real_embedder, real_sparse)
 
 

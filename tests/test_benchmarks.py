@@ -21,7 +21,7 @@ from chat.ask import Pipeline
 from index.chunk import ChunkingParams
 from index.corpus import read_corpus
 from index.search import HybridSearcher
-from index.store import build_index, load_index
+from index.store import IndexSpec, build_index, load_index
 from models.fakes import HashingEmbedder, ScriptedGenerator
 
 
@@ -46,7 +46,7 @@ def test_synthetic_corpus_is_deterministic_and_near_its_size(tmp_path: Path) -> 
     assert first == sorted(p.read_text() for p in (tmp_path / "b").rglob("*.txt"))
     documents, skipped = read_corpus(tmp_path / "a")
     assert len(documents) == n_files and not skipped
-    report = build_index(tmp_path / "a", tmp_path / "index", HashingEmbedder(), ChunkingParams())
+    report = build_index(IndexSpec(tmp_path / "a", tmp_path / "index", HashingEmbedder(), ChunkingParams()))
     assert 60 <= report.n_chunks <= 240
     sentences = set(seed_sentences())
     text = load_index(tmp_path / "index").chunks[0].text
@@ -62,7 +62,7 @@ def test_queries_start_with_the_reference_questions() -> None:
 
 def test_first_token_stops_the_generation_and_releases_the_model(corpus: Path, tmp_path: Path) -> None:
     embedder = HashingEmbedder()
-    build_index(corpus, tmp_path / "index", embedder, ChunkingParams(max_tokens=64))
+    build_index(IndexSpec(corpus, tmp_path / "index", embedder, ChunkingParams(max_tokens=64)))
     generator = ScriptedGenerator(["one two three four", "five six"])
     pipeline = Pipeline(HybridSearcher(load_index(tmp_path / "index"), embedder), generator)
     question = "What did the council approve?"

@@ -10,7 +10,7 @@ from index.chunk import ChunkingParams
 from index.copies import COPY_CONTAINMENT, containment, find_copies, shingles
 from index.corpus import read_corpus
 from index.search import HybridSearcher, RetrievalParams
-from index.store import build_index, load_index
+from index.store import IndexSpec, build_index, load_index
 from models.fakes import HashingEmbedder
 from tests.conftest import passage_number
 from tests.fixtures_formats import news_page, seed_article
@@ -55,7 +55,7 @@ def test_containment_tolerates_a_trimmed_copy_but_not_another_story():
 
 def test_one_copy_stands_for_all_in_the_passages(corpus, tmp_path):
     _wire_copy(corpus)
-    build_index(corpus, tmp_path / "ix", HashingEmbedder(), ChunkingParams(max_tokens=64))
+    build_index(IndexSpec(corpus, tmp_path / "ix", HashingEmbedder(), ChunkingParams(max_tokens=64)))
     store = load_index(tmp_path / "ix")
     assert store.copies == {"wire-copy.txt": "harbor.txt"}
     passages = HybridSearcher(store, HashingEmbedder()).search("How much does the bridge cost?", RetrievalParams(k=4))

@@ -13,7 +13,7 @@ import index.corpus
 from index.chunk import ChunkingParams, chunk_document
 from index.corpus import corpus_files, read_corpus
 from index.errors import CorpusError
-from index.store import build_index, stale_reasons
+from index.store import IndexSpec, build_index, stale_reasons
 from index.text import normalize_lines, printable
 from index.types import Chunk, Document
 from models.fakes import HashingEmbedder
@@ -176,9 +176,9 @@ def test_skipped_links_keep_the_index_fresh(folders, tmp_path):
     (corpus / "leak.txt").symlink_to(outside / "secret.txt")
     (corpus / "linked").symlink_to(outside, target_is_directory=True)
     embedder, params = HashingEmbedder(), ChunkingParams(max_tokens=64)
-    report = build_index(corpus, tmp_path / "index", embedder, params)
+    report = build_index(IndexSpec(corpus, tmp_path / "index", embedder, params))
     assert {s.source for s in report.skipped} == {"a.txt", "b.txt", "leak.txt", "linked"}
-    assert stale_reasons(tmp_path / "index", corpus, embedder, params) == []
+    assert stale_reasons(IndexSpec(corpus, tmp_path / "index", embedder, params)) == []
 
 
 # --- 3. Control characters in file names --------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 
 import index.formats
 from index.chunk import ChunkingParams
-from index.store import build_index, load_index, stale_reasons
+from index.store import IndexSpec, build_index, load_index, stale_reasons
 from index.text import normalize_lines
 from models.fakes import HashingEmbedder
 from tests.fixtures_formats import (
@@ -45,7 +45,7 @@ def converted(tmp_path: Path) -> Path:
 
 
 def test_pages_and_pdfs_are_indexed_as_their_article_and_bad_ones_skipped(converted, tmp_path):
-    report = build_index(converted, tmp_path / "ix", HashingEmbedder(), PARAMS)
+    report = build_index(IndexSpec(converted, tmp_path / "ix", HashingEmbedder(), PARAMS))
     reasons = {s.source: s.reason for s in report.skipped}
     assert set(reasons) == {"scan.pdf", "locked.pdf", "broken.pdf"}
     assert "no text layer" in reasons["scan.pdf"] and "encrypted" in reasons["locked.pdf"]
@@ -64,7 +64,7 @@ def test_pages_and_pdfs_are_indexed_as_their_article_and_bad_ones_skipped(conver
 
 
 def test_citations_lead_to_the_exact_extracted_words(converted, tmp_path):
-    build_index(converted, tmp_path / "ix", HashingEmbedder(), PARAMS)
+    build_index(IndexSpec(converted, tmp_path / "ix", HashingEmbedder(), PARAMS))
     store = load_index(tmp_path / "ix")
     assert set(store.manifest["converted"].values()) == {"html", "pdf"}
     for chunk in store.chunks:
@@ -76,7 +76,7 @@ def test_citations_lead_to_the_exact_extracted_words(converted, tmp_path):
 
 
 def test_an_unchanged_page_is_not_converted_again_and_a_changed_one_is(converted, tmp_path, monkeypatch):
-    build_index(converted, tmp_path / "ix", HashingEmbedder(), PARAMS)
+    build_index(IndexSpec(converted, tmp_path / "ix", HashingEmbedder(), PARAMS))
     calls: list[str] = []
     real = index.formats.extract
 
@@ -86,7 +86,7 @@ def test_an_unchanged_page_is_not_converted_again_and_a_changed_one_is(converted
 
     monkeypatch.setattr(index.formats, "extract", counting)
     (converted / "note.txt").write_text("# Note\n\nA short note about the harbor ferry.\n", encoding="utf-8")
-    report = build_index(converted, tmp_path / "ix", HashingEmbedder(), PARAMS)
+    report = build_index(IndexSpec(converted, tmp_path / "ix", HashingEmbedder(), PARAMS))
     assert sorted(calls) == [".pdf", ".pdf", ".pdf"]  # only the three that were skipped, tried again
     assert report.n_embedded == 1 and report.n_documents == 5
     calls.clear()
@@ -94,7 +94,7 @@ def test_an_unchanged_page_is_not_converted_again_and_a_changed_one_is(converted
     article = seed_article(SEEDS / f"{page.stem}.txt")
     changed = article.text + "\n\nA correction was added to this article on Friday."
     page.write_text(news_page(changed), encoding="utf-8")
-    assert stale_reasons(tmp_path / "ix", converted, HashingEmbedder(), PARAMS) == [f"{page.name} changed"]
-    build_index(converted, tmp_path / "ix", HashingEmbedder(), PARAMS)
+    assert stale_reasons(IndexSpec(converted, tmp_path / "ix", HashingEmbedder(), PARAMS)) == [f"{page.name} changed"]
+    build_index(IndexSpec(converted, tmp_path / "ix", HashingEmbedder(), PARAMS))
     assert sorted(calls) == [".html", ".pdf", ".pdf", ".pdf"]
     assert any("correction was added" in c.text for c in load_index(tmp_path / "ix").chunks)

@@ -9,7 +9,7 @@ import pytest
 
 from chat.ask import Pipeline
 from index.search import HybridSearcher
-from index.store import build_index, load_index
+from index.store import IndexSpec, build_index, load_index
 from tests.fixtures_formats import convert_seeds
 
 SHOWCASE = "why did Erdogan pivot after 2016?"
@@ -23,7 +23,7 @@ def test_showcase_answer_and_cited_words_are_the_same_from_pages_and_pdfs(
     folder = tmp_path / kind
     convert_seeds(folder, kind)
     settings, _ = real_settings
-    build_index(folder, tmp_path / "ix", real_embedder, settings.chunking, sparse=real_sparse)
+    build_index(IndexSpec(folder, tmp_path / "ix", real_embedder, settings.chunking, real_sparse))
     converted = Pipeline(
         HybridSearcher(load_index(tmp_path / "ix"), real_embedder, real_sparse),
         real_pipeline.generator,

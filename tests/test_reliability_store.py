@@ -21,7 +21,7 @@ from index import builds
 from index.chunk import ChunkingParams
 from index.errors import IndexCorruptError, IndexMissingError, IndexWriteError
 from index.keyword import KeywordIndex
-from index.store import build_index, ensure_index, index_dir_for, load_index
+from index.store import IndexSpec, build_index, ensure_index, index_dir_for, load_index
 from models.fakes import HashingEmbedder, HashingSparseEncoder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,14 +68,14 @@ def build_names(index_dir: Path) -> list[str]:
 
 def test_second_build_waits_for_the_first_and_says_so(corpus, tmp_path):
     ix = tmp_path / "ix"
-    build_index(corpus, ix, HashingEmbedder(), PARAMS)
+    build_index(IndexSpec(corpus, ix, HashingEmbedder(), PARAMS))
     (corpus / "museum.md").write_text(CHANGED, encoding="utf-8")
     first, second = StalledEmbedder(), HashingEmbedder()
     messages: list[str] = []
     with ThreadPoolExecutor(2) as pool:
-        a = pool.submit(build_index, corpus, ix, first, PARAMS)
+        a = pool.submit(build_index, IndexSpec(corpus, ix, first, PARAMS))
         assert first.started.wait(30)  # the first build holds the lock, halfway through
-        b = pool.submit(build_index, corpus, ix, second, PARAMS, notify=messages.append)
+        b = pool.submit(build_index, IndexSpec(corpus, ix, second, PARAMS), notify=messages.append)
         wait_for(lambda: bool(messages))
         first.release.set()
         a.result(), b.result()
@@ -87,14 +87,14 @@ def test_second_build_waits_for_the_first_and_says_so(corpus, tmp_path):
 
 def test_waiter_uses_the_index_the_other_process_built(corpus, tmp_path):
     ix = tmp_path / "ix"
-    build_index(corpus, ix, HashingEmbedder(), PARAMS)
+    build_index(IndexSpec(corpus, ix, HashingEmbedder(), PARAMS))
     (corpus / "museum.md").write_text(CHANGED, encoding="utf-8")
     first, second = StalledEmbedder(), HashingEmbedder()
     messages: list[str] = []
     with ThreadPoolExecutor(2) as pool:
-        a = pool.submit(build_index, corpus, ix, first, PARAMS)
+        a = pool.submit(build_index, IndexSpec(corpus, ix, first, PARAMS))
         assert first.started.wait(30)
-        b = pool.submit(ensure_index, corpus, ix, second, PARAMS, notify=messages.append)
+        b = pool.submit(ensure_index, IndexSpec(corpus, ix, second, PARAMS), notify=messages.append)
         wait_for(lambda: bool(messages))
         first.release.set()
         a.result()
@@ -107,7 +107,7 @@ def test_waiter_uses_the_index_the_other_process_built(corpus, tmp_path):
 
 def test_cleanup_never_removes_the_build_current_names(corpus, tmp_path):
     ix = tmp_path / "ix"
-    build_index(corpus, ix, HashingEmbedder(), PARAMS)
+    build_index(IndexSpec(corpus, ix, HashingEmbedder(), PARAMS))
     live = live_name(ix)
     (ix / "builds" / "20200101-000000-1-000001").mkdir()  # an old build
     # Issue 19's race: one run cleans up keeping its own build after the other has switched CURRENT.
@@ -122,7 +122,7 @@ def test_cleanup_never_removes_the_build_current_names(corpus, tmp_path):
 @pytest.mark.parametrize("when", ["before reading", "mid-read"])
 def test_reader_retries_when_a_rebuild_removes_its_build(corpus, tmp_path, monkeypatch, when):
     ix = tmp_path / "ix"
-    build_index(corpus, ix, HashingEmbedder(), PARAMS)
+    build_index(IndexSpec(corpus, ix, HashingEmbedder(), PARAMS))
     old = live_name(ix)
     (corpus / "museum.md").write_text(CHANGED, encoding="utf-8")
     switched: list[str] = []
@@ -130,7 +130,7 @@ def test_reader_retries_when_a_rebuild_removes_its_build(corpus, tmp_path, monke
     def other_process_rebuilds() -> None:
         if not switched:
             switched.append("yes")
-            build_index(corpus, ix, HashingEmbedder(), PARAMS)  # switches CURRENT, removes `old`
+            build_index(IndexSpec(corpus, ix, HashingEmbedder(), PARAMS))  # switches CURRENT, removes `old`
 
     if when == "before reading":
         real_current = builds.current_name
@@ -156,7 +156,7 @@ def test_reader_retries_when_a_rebuild_removes_its_build(corpus, tmp_path, monke
 
 def test_damaged_live_build_is_reported_without_retrying(corpus, tmp_path, monkeypatch):
     ix = tmp_path / "ix"
-    build_index(corpus, ix, HashingEmbedder(), PARAMS)
+    build_index(IndexSpec(corpus, ix, HashingEmbedder(), PARAMS))
     keyword = ix / "builds" / live_name(ix) / "keyword.npz"
     keyword.write_bytes(keyword.read_bytes()[:100])
     calls: list[Path] = []
@@ -187,7 +187,7 @@ from pathlib import Path
 
 import index.keyword
 from index.chunk import ChunkingParams
-from index.store import build_index
+from index.store import IndexSpec, build_index
 from models.fakes import HashingEmbedder
 
 corpus, index_dir, marker, phase = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
@@ -215,14 +215,14 @@ def stalled_save(self, folder):
 
 if phase == "writing":
     index.keyword.KeywordIndex.save = stalled_save
-build_index(corpus, index_dir, StalledEmbedder(), ChunkingParams(max_tokens=64))
+build_index(IndexSpec(corpus, index_dir, StalledEmbedder(), ChunkingParams(max_tokens=64)))
 """
 
 
 @pytest.mark.parametrize("phase", ["embedding", "writing"])
 def test_killed_build_keeps_the_old_index_and_the_next_build_removes_its_leftovers(corpus, tmp_path, phase):
     ix = tmp_path / "ix"
-    build_index(corpus, ix, HashingEmbedder(), PARAMS)
+    build_index(IndexSpec(corpus, ix, HashingEmbedder(), PARAMS))
     before = load_index(ix).chunks
     (corpus / "museum.md").write_text(CHANGED, encoding="utf-8")
     marker = tmp_path / "stalled"
@@ -240,19 +240,19 @@ def test_killed_build_keeps_the_old_index_and_the_next_build_removes_its_leftove
         assert (partials[0] / "keyword.npz").is_file()
     assert load_index(ix).chunks == before
 
-    build_index(corpus, ix, HashingEmbedder(), PARAMS)  # the lock died with the killed process
+    build_index(IndexSpec(corpus, ix, HashingEmbedder(), PARAMS))  # the lock died with the killed process
     assert build_names(ix) == [live_name(ix)]
     assert any("closed again" in c.text for c in load_index(ix).chunks)
 
 
 def test_next_build_removes_partial_folders_and_pointer_files_of_dead_builds(corpus, tmp_path):
     ix = tmp_path / "ix"
-    build_index(corpus, ix, HashingEmbedder(), PARAMS)
+    build_index(IndexSpec(corpus, ix, HashingEmbedder(), PARAMS))
     partial = ix / "builds" / ".20200101-000000-99999-000001.partial"
     partial.mkdir()
     (partial / "chunks.jsonl").write_text("{}\n")
     (ix / "CURRENT.99999.tmp").write_text("20200101-000000-99999-000001\n")
-    build_index(corpus, ix, HashingEmbedder(), PARAMS)
+    build_index(IndexSpec(corpus, ix, HashingEmbedder(), PARAMS))
     assert build_names(ix) == [live_name(ix)]
     assert list(ix.glob("CURRENT.*.tmp")) == []
 
@@ -262,7 +262,7 @@ def test_next_build_removes_partial_folders_and_pointer_files_of_dead_builds(cor
 
 def test_every_index_file_is_covered(corpus, tmp_path):
     ix = tmp_path / "ix"
-    build_index(corpus, ix, HashingEmbedder(), PARAMS, sparse=HashingSparseEncoder())
+    build_index(IndexSpec(corpus, ix, HashingEmbedder(), PARAMS, HashingSparseEncoder()))
     assert sorted(p.name for p in (ix / "builds" / live_name(ix)).iterdir()) == sorted(FILES)
 
 
@@ -271,7 +271,7 @@ def test_every_index_file_is_covered(corpus, tmp_path):
 def test_truncated_index_file_is_reported_and_rebuilt(corpus, tmp_path, name, cut):
     ix = tmp_path / "ix"
     embedder, encoder = HashingEmbedder(), HashingSparseEncoder()
-    build_index(corpus, ix, embedder, PARAMS, sparse=encoder)
+    build_index(IndexSpec(corpus, ix, embedder, PARAMS, encoder))
     path = ix / "builds" / live_name(ix) / name
     data = path.read_bytes()
     path.write_bytes(data[: {"empty": 0, "half": len(data) // 2, "last 10 bytes": len(data) - 10}[cut]])
@@ -279,7 +279,7 @@ def test_truncated_index_file_is_reported_and_rebuilt(corpus, tmp_path, name, cu
         load_index(ix)
     assert isinstance(store._previous_vectors(ix, embedder), dict)
     assert isinstance(store._previous_sparse(ix, encoder), dict)
-    build_index(corpus, ix, embedder, PARAMS, sparse=encoder)  # a rebuild repairs it
+    build_index(IndexSpec(corpus, ix, embedder, PARAMS, encoder))  # a rebuild repairs it
     assert load_index(ix).sparse is not None
 
 
@@ -293,11 +293,11 @@ def test_data_dir_that_is_a_file_fails_before_reading_the_corpus(corpus, tmp_pat
     monkeypatch.setattr(store, "read_corpus", lambda folder: read.append(folder) or ([], []))
     embedder = HashingEmbedder()
     with pytest.raises(IndexWriteError, match=r"cannot write the index under .*data.*; pass --data-dir DIR") as info:
-        build_index(corpus, index_dir_for(data, corpus), embedder, PARAMS)
+        build_index(IndexSpec(corpus, index_dir_for(data, corpus), embedder, PARAMS))
     assert "\n" not in str(info.value) and "Not a directory" in str(info.value)
     assert read == [] and embedder.calls == []
     with pytest.raises(IndexWriteError):
-        ensure_index(corpus, index_dir_for(data, corpus), embedder, PARAMS)
+        ensure_index(IndexSpec(corpus, index_dir_for(data, corpus), embedder, PARAMS))
 
 
 def writable(folder: Path) -> bool:
@@ -319,7 +319,7 @@ def test_read_only_data_dir_fails_before_reading_the_corpus(corpus, tmp_path):
             pytest.skip("this user writes into a read-only folder (root)")
         embedder = HashingEmbedder()
         with pytest.raises(IndexWriteError, match=r"cannot write the index under .*\(Permission denied\); pass --data"):
-            build_index(corpus, index_dir_for(data, corpus), embedder, PARAMS)
+            build_index(IndexSpec(corpus, index_dir_for(data, corpus), embedder, PARAMS))
         assert embedder.calls == []
     finally:
         data.chmod(0o700)
@@ -327,16 +327,16 @@ def test_read_only_data_dir_fails_before_reading_the_corpus(corpus, tmp_path):
 
 def test_fresh_index_in_a_read_only_folder_still_loads(corpus, tmp_path):
     ix = tmp_path / "ix"
-    build_index(corpus, ix, HashingEmbedder(), PARAMS)
+    build_index(IndexSpec(corpus, ix, HashingEmbedder(), PARAMS))
     folders = [ix, ix / "builds", ix / "builds" / live_name(ix)]
     for folder in folders:
         folder.chmod(0o500)
     try:
         if writable(ix / "builds"):
             pytest.skip("this user writes into a read-only folder (root)")
-        assert ensure_index(corpus, ix, HashingEmbedder(), PARAMS).chunks  # fresh: no lock, no write
+        assert ensure_index(IndexSpec(corpus, ix, HashingEmbedder(), PARAMS)).chunks  # fresh: no lock, no write
         with pytest.raises(IndexWriteError, match="cannot write the index under"):
-            build_index(corpus, ix, HashingEmbedder(), PARAMS)
+            build_index(IndexSpec(corpus, ix, HashingEmbedder(), PARAMS))
     finally:
         for folder in folders:
             folder.chmod(0o700)
@@ -357,10 +357,10 @@ def test_short_soak_of_concurrent_builds_and_a_reader(tmp_path):
 def test_a_skipped_file_that_is_fixed_makes_the_index_stale(corpus, tmp_path):
     ix = tmp_path / "ix"
     (corpus / "latin1.txt").write_bytes("Caf\xe9 society returns to the harbor.\n".encode("latin-1"))
-    build_index(corpus, ix, HashingEmbedder(), PARAMS)
-    assert store.stale_reasons(ix, corpus, HashingEmbedder(), PARAMS) == []
+    build_index(IndexSpec(corpus, ix, HashingEmbedder(), PARAMS))
+    assert store.stale_reasons(IndexSpec(corpus, ix, HashingEmbedder(), PARAMS)) == []
     (corpus / "latin1.txt").write_text("Café society returns to the harbor.\n", encoding="utf-8")
-    assert store.stale_reasons(ix, corpus, HashingEmbedder(), PARAMS) == ["latin1.txt changed (it was skipped)"]
+    assert store.stale_reasons(IndexSpec(corpus, ix, HashingEmbedder(), PARAMS)) == ["latin1.txt changed (it was skipped)"]
 
 
 def test_a_link_out_of_the_corpus_is_never_read_for_staleness(corpus, tmp_path):
@@ -368,10 +368,10 @@ def test_a_link_out_of_the_corpus_is_never_read_for_staleness(corpus, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("The password of the server is hunter2.\n", encoding="utf-8")
     (corpus / "secret.txt").symlink_to(secret)
-    report = build_index(corpus, ix, HashingEmbedder(), PARAMS)
+    report = build_index(IndexSpec(corpus, ix, HashingEmbedder(), PARAMS))
     assert [s.source for s in report.skipped] == ["secret.txt"]
     secret.write_text("The password of the server is now hunter3.\n", encoding="utf-8")
-    assert store.stale_reasons(ix, corpus, HashingEmbedder(), PARAMS) == []
+    assert store.stale_reasons(IndexSpec(corpus, ix, HashingEmbedder(), PARAMS)) == []
     assert not any("hunter" in c.text for c in load_index(ix).chunks)
 
 
@@ -379,8 +379,8 @@ def test_a_file_name_that_is_not_utf8_is_indexed_and_loads_back(corpus, tmp_path
     ix = tmp_path / "ix"
     name = os.fsdecode(b"caf\xe9.txt")  # a Latin-1 name: a lone surrogate in Python
     (corpus / name).write_text("# Cafe\n\nThe cafe by the harbor reopened on Friday.\n", encoding="utf-8")
-    build_index(corpus, ix, HashingEmbedder(), PARAMS)
+    build_index(IndexSpec(corpus, ix, HashingEmbedder(), PARAMS))
     loaded = load_index(ix)
     assert name in {c.source for c in loaded.chunks}
     assert loaded.source_text(name) is not None
-    assert store.stale_reasons(ix, corpus, HashingEmbedder(), PARAMS) == []
+    assert store.stale_reasons(IndexSpec(corpus, ix, HashingEmbedder(), PARAMS)) == []

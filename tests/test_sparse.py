@@ -12,7 +12,7 @@ from chat.settings import Settings
 from index.chunk import ChunkingParams
 from index.search import HybridSearcher, RetrievalParams
 from index.sparse import SparseIndex
-from index.store import build_index, load_index, read_manifest, stale_reasons
+from index.store import IndexSpec, build_index, load_index, read_manifest, stale_reasons
 from models.fakes import HashingEmbedder, HashingSparseEncoder
 
 PARAMS = ChunkingParams(max_tokens=64)
@@ -57,33 +57,33 @@ def test_known_columns_are_not_encoded_again():
 
 def test_builds_record_the_model_and_reuse_weights_of_unchanged_chunks(corpus, tmp_path):
     embedder, encoder = HashingEmbedder(), HashingSparseEncoder()
-    build_index(corpus, tmp_path / "ix", embedder, PARAMS, sparse=encoder)
+    build_index(IndexSpec(corpus, tmp_path / "ix", embedder, PARAMS, encoder))
     assert read_manifest(tmp_path / "ix")["sparse"] == {"id": encoder.model_id}
     store = load_index(tmp_path / "ix")
     assert store.sparse is not None and store.sparse.n_docs == len(store.chunks)
     encoded = sum(encoder.calls)
     (corpus / "extra.txt").write_text("A new ferry line starts in June.\n\nIt crosses the harbor twice a day.\n")
     encoder.calls.clear()
-    build_index(corpus, tmp_path / "ix", embedder, PARAMS, sparse=encoder)
+    build_index(IndexSpec(corpus, tmp_path / "ix", embedder, PARAMS, encoder))
     assert 0 < sum(encoder.calls) < encoded  # only the new article's chunks
 
 
 def test_an_index_without_splade_weights_is_stale_only_when_the_list_is_on(corpus, tmp_path):
     embedder = HashingEmbedder()
-    build_index(corpus, tmp_path / "ix", embedder, PARAMS)
-    assert stale_reasons(tmp_path / "ix", corpus, embedder, PARAMS) == []
-    assert stale_reasons(tmp_path / "ix", corpus, embedder, PARAMS, HashingSparseEncoder()) == [
+    build_index(IndexSpec(corpus, tmp_path / "ix", embedder, PARAMS))
+    assert stale_reasons(IndexSpec(corpus, tmp_path / "ix", embedder, PARAMS)) == []
+    assert stale_reasons(IndexSpec(corpus, tmp_path / "ix", embedder, PARAMS, HashingSparseEncoder())) == [
         "the index has no SPLADE weights (built with the sparse list off)"
     ]
-    build_index(corpus, tmp_path / "ix", embedder, PARAMS, sparse=HashingSparseEncoder(vocab_size=64))
-    assert stale_reasons(tmp_path / "ix", corpus, embedder, PARAMS, HashingSparseEncoder())[0].startswith(
+    build_index(IndexSpec(corpus, tmp_path / "ix", embedder, PARAMS, HashingSparseEncoder(vocab_size=64)))
+    assert stale_reasons(IndexSpec(corpus, tmp_path / "ix", embedder, PARAMS, HashingSparseEncoder()))[0].startswith(
         "sparse model changed (hashing-sparse-64 -> hashing-sparse-4096)"
     )
 
 
 def test_the_sparse_list_joins_the_fusion(corpus, tmp_path):
     embedder, encoder = HashingEmbedder(), HashingSparseEncoder()
-    build_index(corpus, tmp_path / "ix", embedder, PARAMS, sparse=encoder)
+    build_index(IndexSpec(corpus, tmp_path / "ix", embedder, PARAMS, encoder))
     store = load_index(tmp_path / "ix")
     question = "Who pays for the bridge construction?"
     only_sparse = RetrievalParams(k=3, dense_weight=0, keyword_weight=0)

@@ -8,7 +8,7 @@ import pytest
 from index.chunk import ChunkingParams
 from index.errors import CorpusError, IndexCorruptError, IndexMissingError, IndexStaleError
 from index.search import HybridSearcher, RetrievalParams
-from index.store import build_index, ensure_index, load_index, read_manifest, stale_reasons
+from index.store import IndexSpec, build_index, ensure_index, load_index, read_manifest, stale_reasons
 from models.fakes import HashingEmbedder
 
 PARAMS = ChunkingParams(max_tokens=64)
@@ -16,7 +16,7 @@ PARAMS = ChunkingParams(max_tokens=64)
 
 def test_round_trip(corpus, tmp_path):
     embedder = HashingEmbedder()
-    report = build_index(corpus, tmp_path / "ix", embedder, PARAMS)
+    report = build_index(IndexSpec(corpus, tmp_path / "ix", embedder, PARAMS))
     store = load_index(tmp_path / "ix")
     assert report.n_documents == 2 and report.n_chunks == len(store.chunks) > 2
     manifest = read_manifest(tmp_path / "ix")
@@ -36,28 +36,28 @@ def test_missing_index(tmp_path):
 
 def test_staleness_names_what_changed(corpus, tmp_path):
     embedder = HashingEmbedder()
-    build_index(corpus, tmp_path / "ix", embedder, PARAMS)
-    assert stale_reasons(tmp_path / "ix", corpus, embedder, PARAMS) == []
+    build_index(IndexSpec(corpus, tmp_path / "ix", embedder, PARAMS))
+    assert stale_reasons(IndexSpec(corpus, tmp_path / "ix", embedder, PARAMS)) == []
     (corpus / "museum.md").write_text("# Museum\n\nThe museum closed again on Monday.\n", encoding="utf-8")
     (corpus / "new.txt").write_text("A new article about ferries.\n", encoding="utf-8")
     (corpus / "harbor.txt").unlink()
-    reasons = stale_reasons(tmp_path / "ix", corpus, embedder, PARAMS)
+    reasons = stale_reasons(IndexSpec(corpus, tmp_path / "ix", embedder, PARAMS))
     assert reasons == ["harbor.txt was removed", "museum.md changed", "new.txt is new"]
-    assert stale_reasons(tmp_path / "ix", corpus, embedder, ChunkingParams(max_tokens=32))[0].startswith(
+    assert stale_reasons(IndexSpec(corpus, tmp_path / "ix", embedder, ChunkingParams(max_tokens=32)))[0].startswith(
         "chunking changed"
     )
-    assert stale_reasons(tmp_path / "ix", corpus, HashingEmbedder(dim=64), PARAMS)[0].startswith("embedder changed")
+    assert stale_reasons(IndexSpec(corpus, tmp_path / "ix", HashingEmbedder(dim=64), PARAMS))[0].startswith("embedder changed")
     with pytest.raises(IndexStaleError, match="seedqa index"):
-        ensure_index(corpus, tmp_path / "ix", embedder, PARAMS, rebuild=False)
+        ensure_index(IndexSpec(corpus, tmp_path / "ix", embedder, PARAMS), rebuild=False)
 
 
 def test_rebuild_embeds_only_changed_chunks(corpus, tmp_path):
     embedder = HashingEmbedder()
-    first = build_index(corpus, tmp_path / "ix", embedder, PARAMS)
+    first = build_index(IndexSpec(corpus, tmp_path / "ix", embedder, PARAMS))
     assert first.n_embedded == first.n_chunks
     (corpus / "museum.md").write_text("# Museum\n\nThe museum closed again on Monday.\n", encoding="utf-8")
     messages: list[str] = []
-    store = ensure_index(corpus, tmp_path / "ix", embedder, PARAMS, notify=messages.append)
+    store = ensure_index(IndexSpec(corpus, tmp_path / "ix", embedder, PARAMS), notify=messages.append)
     assert any("museum.md changed" in m for m in messages)
     assert embedder.calls[-1] == 1  # only the one new chunk of museum.md
     assert any("closed again" in c.text for c in store.chunks)
@@ -68,7 +68,7 @@ def test_rebuild_embeds_only_changed_chunks(corpus, tmp_path):
 
 def test_interrupted_build_keeps_previous_index(corpus, tmp_path, monkeypatch):
     embedder = HashingEmbedder()
-    build_index(corpus, tmp_path / "ix", embedder, PARAMS)
+    build_index(IndexSpec(corpus, tmp_path / "ix", embedder, PARAMS))
     before = load_index(tmp_path / "ix").chunks
     (corpus / "museum.md").write_text("# Museum\n\nChanged text here.\n", encoding="utf-8")
 
@@ -79,13 +79,13 @@ def test_interrupted_build_keeps_previous_index(corpus, tmp_path, monkeypatch):
 
     monkeypatch.setattr(index.keyword.KeywordIndex, "save", boom)
     with pytest.raises(KeyboardInterrupt):
-        build_index(corpus, tmp_path / "ix", embedder, PARAMS)
+        build_index(IndexSpec(corpus, tmp_path / "ix", embedder, PARAMS))
     assert load_index(tmp_path / "ix").chunks == before
     assert [p.name for p in (tmp_path / "ix" / "builds").iterdir() if p.name.startswith(".")] == []
 
 
 def test_corrupt_index_is_reported(corpus, tmp_path):
-    build_index(corpus, tmp_path / "ix", HashingEmbedder(), PARAMS)
+    build_index(IndexSpec(corpus, tmp_path / "ix", HashingEmbedder(), PARAMS))
     store = load_index(tmp_path / "ix")
     (store.folder / "chunks.jsonl").write_text("{not json\n")
     with pytest.raises(IndexCorruptError, match="rebuild"):
@@ -97,7 +97,7 @@ def test_unreadable_files_are_skipped(corpus, tmp_path):
     (corpus / "empty.txt").write_text("")
     (corpus / "page.pdf").write_bytes(b"%PDF-1.4")
     (corpus / "slides.pptx").write_bytes(b"PK")
-    report = build_index(corpus, tmp_path / "ix", HashingEmbedder(), PARAMS)
+    report = build_index(IndexSpec(corpus, tmp_path / "ix", HashingEmbedder(), PARAMS))
     reasons = {s.source: s.reason for s in report.skipped}
     assert "UTF-8" in reasons["latin1.txt"]
     assert "no article text" in reasons["empty.txt"]
@@ -105,7 +105,7 @@ def test_unreadable_files_are_skipped(corpus, tmp_path):
     assert reasons["slides.pptx"].startswith("not an article file (.txt/.md/.markdown/.html/.htm/.pdf)")
     assert report.n_documents == 2
     # Skipped files do not make the index look stale.
-    assert stale_reasons(tmp_path / "ix", corpus, HashingEmbedder(), PARAMS) == []
+    assert stale_reasons(IndexSpec(corpus, tmp_path / "ix", HashingEmbedder(), PARAMS)) == []
 
 
 @pytest.mark.parametrize("setup", ["missing", "empty", "file"])
@@ -116,7 +116,7 @@ def test_bad_corpus_folder(tmp_path, setup):
     elif setup == "file":
         target.write_text("x")
     with pytest.raises(CorpusError, match="--corpus|add some"):
-        build_index(target, tmp_path / "ix", HashingEmbedder(), PARAMS)
+        build_index(IndexSpec(target, tmp_path / "ix", HashingEmbedder(), PARAMS))
 
 
 @pytest.mark.parametrize("setup", ["missing", "file"])
@@ -126,10 +126,10 @@ def test_bad_corpus_folder_fails_before_any_indexing_notice(tmp_path, setup):
         target.write_text("x")
     notices: list[str] = []
     with pytest.raises(CorpusError, match="--corpus"):
-        ensure_index(target, tmp_path / "ix", HashingEmbedder(), PARAMS, notify=notices.append)
+        ensure_index(IndexSpec(target, tmp_path / "ix", HashingEmbedder(), PARAMS), notify=notices.append)
     assert notices == []
 
 
 def test_chunk_size_over_the_embedder_limit_is_refused(corpus, tmp_path):
     with pytest.raises(CorpusError, match="exceed"):
-        build_index(corpus, tmp_path / "ix", HashingEmbedder(max_tokens=32), PARAMS)
+        build_index(IndexSpec(corpus, tmp_path / "ix", HashingEmbedder(max_tokens=32), PARAMS))
