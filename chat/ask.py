@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from collections.abc import Generator as PyGenerator
 from dataclasses import dataclass, replace
 
-from chat.checks import ANALYTICAL_CHECKS, CHECKS, Check, Draft, run_checks
+from chat.checks import ANALYTICAL_CHECKS, CHECKS, Check, Draft, Sources, run_checks
 from chat.checks.confidence import estimate
 from chat.checks.support import SupportParams, check_support
 from chat.checks.verify import Verifier, evidence, verifier
@@ -237,10 +237,8 @@ class AnswerStream:
             raw = "".join(self._pieces).strip()
             self._checked = check_answer(
                 raw,
-                self.passages,
-                self._source_text,
+                Sources(self.passages, self._source_text, self.question),
                 self._support,
-                question=self.question,
                 refusal_logprob=self._generations[0].track_logprob if self._generations else None,
                 second_pass=self.second_pass,
                 checks=self._checks,
@@ -337,11 +335,9 @@ class Checked:
 
 def check_answer(
     raw: str,
-    passages: Sequence[Passage],
-    source_text: Callable[[str], str | None],
+    sources: Sources,
     support: SupportParams,
     *,
-    question: str = "",
     refusal_logprob: float | None = None,
     second_pass: bool = False,
     checks: tuple[Check, ...] = CHECKS,
@@ -356,6 +352,7 @@ def check_answer(
     call to the model (injected; a replay passes the recorded value), so the evaluation can
     replay it on recorded outputs (evals/replay.py).
     """
+    passages, source_text, question = sources.passages, sources.source_text, sources.question
     text, invalid = clean_markers(raw, len(passages))
     if is_refusal(text):
         return Checked(REFUSAL, (), True, False, tuple(invalid), ())
@@ -363,7 +360,7 @@ def check_answer(
     if not resolve(text, passages):
         text = attach_citations(text, passages)
         repaired = True
-    text, sentences = check_support(text, passages, source_text, support, question=question)
+    text, sentences = check_support(text, sources, support)
     verified = None
     if verify is not None and text:
         found = evidence(sentences, {n: p.chunk.text for n, p in enumerate(passages, start=1)})

@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from chat.ask import Checked, check_answer  # noqa: E402
-from chat.checks import CHECKS, Check, confidence  # noqa: E402
+from chat.checks import CHECKS, Check, Sources, confidence  # noqa: E402
 from chat.checks.confidence import Calibration  # noqa: E402
 from chat.checks.support import SupportParams  # noqa: E402
 from chat.checks.words import Vocabulary  # noqa: E402
@@ -77,10 +77,8 @@ def replay_records(
         search = tuple(_passage(p, corpus, texts) for p in record["search"])
         checked = check_answer(
             record["raw_answer"],
-            passages,
-            texts.get,
+            Sources(passages, texts.get, record["question"]),
             support,
-            question=record["question"],
             refusal_logprob=record.get("refusal_logprob"),
             second_pass=bool(record.get("second_pass")),
             checks=checks,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chat.checks import Sources
 from chat.checks.support import SupportParams, check_support
 from index.types import Chunk, Passage
 
@@ -27,7 +28,7 @@ def source_text(source: str) -> str | None:
 
 
 def check(text: str):
-    return check_support(text, PASSAGES, source_text, SupportParams())
+    return check_support(text, Sources(PASSAGES, source_text), SupportParams())
 
 
 def test_supported_sentence_is_kept_with_its_exact_span():
@@ -58,14 +59,14 @@ def test_nothing_supported_leaves_nothing():
 
 
 def test_changed_source_file_gives_support_without_a_span():
-    text, report = check_support("Construction costs 40 million euros [2].", PASSAGES, lambda s: None, SupportParams())
+    text, report = check_support("Construction costs 40 million euros [2].", Sources(PASSAGES, lambda s: None), SupportParams())
     assert text and report[0].supported and report[0].start is None
 
 
 def test_an_inflected_verb_meets_another_form_of_it_in_the_passage():
     # The passage says "approved"; the answer's only new word is "approving".
     text, (sentence,) = check_support(
-        "Approving it [1].", PASSAGES, source_text, SupportParams(), question="What about the bridge?"
+        "Approving it [1].", Sources(PASSAGES, source_text, "What about the bridge?"), SupportParams()
     )
     assert sentence.supported and sentence.passage == 1
     assert text == "Approving it [1]."
@@ -74,7 +75,7 @@ def test_an_inflected_verb_meets_another_form_of_it_in_the_passage():
 def test_an_adverb_meets_its_adjective_in_the_passage():
     # The passage says "regional"; the answer's only new word is "regionally".
     text, (sentence,) = check_support(
-        "It is paid for regionally [2].", PASSAGES, source_text, SupportParams(), question="How is it paid for?"
+        "It is paid for regionally [2].", Sources(PASSAGES, source_text, "How is it paid for?"), SupportParams()
     )
     assert sentence.supported and sentence.passage == 2
     assert text == "It is paid for regionally [2]."
@@ -104,10 +105,10 @@ def test_figures_match_however_they_are_written():
 
 def test_a_figure_from_the_question_needs_no_support():
     text, _ = check_support(
-        "In 2018 the council approved the bridge [1].", PASSAGES, source_text, SupportParams(), question="What happened in 2018 or 2019?"
+        "In 2018 the council approved the bridge [1].", Sources(PASSAGES, source_text, "What happened in 2018 or 2019?"), SupportParams()
     )
     assert text == "In 2018 the council approved the bridge [1]."
-    text, _ = check_support("In 2019 the council approved the bridge [1].", PASSAGES, source_text, SupportParams(), question="What happened in 2018?")
+    text, _ = check_support("In 2019 the council approved the bridge [1].", Sources(PASSAGES, source_text, "What happened in 2018?"), SupportParams())
     assert text == ""
 
 
@@ -140,9 +141,9 @@ def test_a_bare_answer_is_attributed_to_the_passage_that_answers_the_question():
         for n, (a, b, t) in enumerate([(0, split - 1, texts[0]), (split, len(original), texts[1])], start=1)
     ]
     question = "In what year did Edmonds characterize a good algorithm?"
-    text, (sentence,) = check_support("1965 [1]", passages, lambda s: original, SupportParams(), question=question)
+    text, (sentence,) = check_support("1965 [1]", Sources(passages, lambda s: original, question), SupportParams())
     assert text == "1965 [2]" and sentence.passage == 2  # both say 1965; only [2] is about Edmonds
     text, (sentence,) = check_support(
-        "1965 [1]", passages, lambda s: original, SupportParams(), question="When was the paper written?"
+        "1965 [1]", Sources(passages, lambda s: original, "When was the paper written?"), SupportParams()
     )
     assert text == "1965 [1]" and sentence.passage == 1  # no better context elsewhere: the citation stays

@@ -11,12 +11,23 @@ and the sets it was validated on.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from chat.checks.words import Vocabulary
 from chat.types import SentenceSupport, Verdict
 from index.types import Passage
+
+
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """What an answer is checked against: the passages the model read (numbered from 1 as it
+    cited them), the original text of a source file (None when it changed or vanished: no
+    supporting span then), and the question, whose own words need no support."""
+
+    passages: Sequence[Passage]
+    source_text: Callable[[str], str | None]
+    question: str = ""
 
 
 @dataclass(frozen=True, slots=True)

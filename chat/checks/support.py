@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
-from chat.checks import Draft
+from chat.checks import Draft, Sources
 from chat.checks.words import figures, stated, terms
 from chat.citations import answer_lines, cited_numbers, join_lines, strip_markers
 from chat.types import SentenceSupport, Verdict
@@ -87,20 +87,14 @@ def _best_span(
     return best[0], best[1], normalize(original[best[0] : best[1]])
 
 
-def check_support(
-    text: str,
-    passages: Sequence[Passage],
-    source_text: Callable[[str], str | None],
-    params: SupportParams,
-    *,
-    question: str = "",
-) -> tuple[str, tuple[SentenceSupport, ...]]:
+def check_support(text: str, sources: Sources, params: SupportParams) -> tuple[str, tuple[SentenceSupport, ...]]:
     """The answer with unsupported sentences removed and citations moved, and per-sentence support.
 
     Only what a sentence adds to the question needs support: "The Kremlin justified the push
     in Idlib" in reply to "How did the Kremlin justify the push in Idlib?" adds nothing and is
     dropped, while the question's own words in a real answer do not dilute its score.
     """
+    passages, source_text, question = sources.passages, sources.source_text, sources.question
     asked = terms(question)
     report: list[SentenceSupport] = []
     lines = answer_lines(text)
