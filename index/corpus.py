@@ -8,11 +8,11 @@ import os
 import re
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from index import formats
-from index.clean import clean
+from index.clean import Cleaned, clean
 from index.errors import CorpusError
 from index.formats import Extracted
 from index.text import printable
@@ -116,38 +116,28 @@ def read_document(path: Path, source: str, known: Known = _unknown) -> Document:
     """
     data = path.read_bytes()
     sha256 = file_hash(data)
+    fallback_title = path.stem.replace("_", " ")
+    converted: str | None = None
     if path.suffix.lower() in formats.SUFFIXES:
         extracted = known(sha256) or formats.extract(data, path.suffix)
-        return _converted(source, sha256, extracted, fallback_title=path.stem.replace("_", " "))
-    text = data.decode("utf-8")  # offsets are in characters of exactly this text
-    cleaned = clean(text, fallback_title=path.stem.replace("_", " "))
-    return Document(
-        source=source,
-        text=text,
-        sha256=sha256,
-        title=cleaned.title,
-        date=cleaned.date,
-        author=cleaned.author,
-        paragraphs=cleaned.paragraphs,
-        breaks=cleaned.breaks,
-    )
+        text, converted = extracted.text, extracted.kind
+        found = _converted(extracted, fallback_title=fallback_title)
+    else:
+        text = data.decode("utf-8")  # offsets are in characters of exactly this text
+        found = clean(text, fallback_title=fallback_title)
+    # A Document is the file (its source, text, hash, and kind if converted) and all that `found`
+    # says of its text: title, date, author, paragraphs and breaks, under the same names.
+    layout = {f.name: getattr(found, f.name) for f in fields(found)}
+    return Document(source=source, text=text, sha256=sha256, converted=converted, **layout)
 
 
-def _converted(source: str, sha256: str, extracted: Extracted, *, fallback_title: str) -> Document:
-    """A converted file: the extractor already left the page furniture out, so every line of
-    its text is a paragraph, and its title, author and date are the extractor's."""
+def _converted(extracted: Extracted, *, fallback_title: str) -> Cleaned:
+    """What a converted file's text holds, as `clean` tells it for a text file: the extractor
+    already left the page furniture out, so every line of its text is a paragraph, and its
+    title, author and date are the extractor's."""
     paragraphs = tuple((m.start(), m.end()) for m in re.finditer(r"[^\n]*\S[^\n]*", extracted.text))
-    return Document(
-        source=source,
-        text=extracted.text,
-        sha256=sha256,
-        title=extracted.title or fallback_title,
-        date=extracted.date,
-        author=extracted.author,
-        paragraphs=paragraphs,
-        breaks=(False,) * len(paragraphs),
-        converted=extracted.kind,
-    )
+    title = extracted.title or fallback_title
+    return Cleaned(title, extracted.date, extracted.author, paragraphs, (False,) * len(paragraphs))
 
 
 def _quiet(message: str) -> None:
