@@ -105,6 +105,21 @@ def _codec(label: str) -> str | None:
         return None  # an unknown label: decode_html guesses instead
 
 
+# What trafilatura keeps of a page: the article's text and its metadata (title, author, date),
+# without reader comments, tables, images, links or formatting, and with doubtful paragraphs
+# left out rather than in (precision over recall); its result as a Python object.
+_TRAFILATURA: dict[str, Any] = {
+    "include_comments": False,
+    "include_tables": False,
+    "include_images": False,
+    "include_links": False,
+    "include_formatting": False,
+    "favor_precision": True,
+    "with_metadata": True,
+    "output_format": "python",
+}
+
+
 def _extract_html(data: bytes) -> Extracted:
     import trafilatura
 
@@ -113,17 +128,7 @@ def _extract_html(data: bytes) -> Extracted:
         raise ExtractError("an empty web page")
     # trafilatura logs every page it rejects at WARNING; the caller reports the reason itself.
     logging.getLogger("trafilatura").setLevel(logging.ERROR)
-    document = trafilatura.bare_extraction(
-        page,
-        include_comments=False,
-        include_tables=False,
-        include_images=False,
-        include_links=False,
-        include_formatting=False,
-        favor_precision=True,
-        with_metadata=True,
-        output_format="python",
-    )
+    document = trafilatura.bare_extraction(page, **_TRAFILATURA)
     body = getattr(document, "body", None)
     paragraphs = _html_paragraphs(body) if body is not None else []
     title = _clean_field(getattr(document, "title", None))
