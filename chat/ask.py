@@ -75,6 +75,14 @@ class AnswerParams:
     # a grounding rejection were rejected again (evals/history/README.md, issue 13); a forced answer
     # names the same neighbour, at the cost of a second generation.
     second_pass_after: frozenset[str] | None = frozenset({"supported", "answers_the_form"})
+    # When every answer the model wrote was refused (by itself or by the checks), the passages'
+    # sentence closest to the question (index/focus.py `key_sentences`) is offered instead,
+    # quoted verbatim with its citation, and held to every check as any answer is. The 1.5B
+    # model refuses or restates questions whose answer its passages hold in other words ("In
+    # which case were French vigilantes sabotaging shipments of Spanish strawberries?" ->
+    # "In Commission v France French farmer vigilantes were continually sabotaging ...").
+    # False: such questions are refused.
+    quote_fallback: bool = True
     analytical: AnalyticalParams = AnalyticalParams()
 
 
@@ -87,6 +95,11 @@ Evidence = Callable[[tuple[Passage, ...], tuple[str, ...]], tuple[tuple[Passage,
 # Streamed between an answer the checks rejected and the second pass that replaces it, so the
 # reader sees why a second answer follows the first.
 RETRY_NOTE = "\n\n(The passages do not back that answer; asking the model again.)\n\n"
+# Streamed before the quoted sentence that replaces a rejected answer (AnswerParams.quote_fallback).
+QUOTE_NOTE = "\n\n(The passages do not back that answer; quoting the sentence closest to the question.)\n\n"
+
+# The passages' sentence closest to the question, as (1-based passage number, sentence), if any.
+Quote = Callable[[], tuple[int, str] | None]
 
 
 class AnswerStream:
@@ -109,8 +122,12 @@ class AnswerStream:
         kind: str = FACT,
         checks: tuple[Check, ...] = CHECKS,
         evidence: Evidence | None = None,
+        quote: Quote | None = None,
     ) -> None:
         self.question = question
+        self._quote = quote
+        # Every answer the model wrote was refused; the answer is a passage sentence, quoted.
+        self.quoted = False
         self._evidence = evidence
         self._evidence_lines: list[str] = []  # quoted after an answer the checks kept
         self.kind = kind
@@ -169,26 +186,55 @@ class AnswerStream:
             yield REFUSAL
             return
         # Pieces are held back while the output may still be the refusal sentence, so that a
-        # refusal answered again (second pass) is never shown and then taken back.
-        refused = yield from self._relay(self._generation, hold=self._retry is not None)
-        if self._retry is None:
-            return
-        if not refused:
-            checked = self._check()
-            if not checked.refused:
-                return
-            failing = {v.check for v in checked.verdicts if not v.ok and v.binding}
-            if self._retry_after is not None and failing and not failing & self._retry_after:
-                return  # rejected for a reason a forced answer would not mend
-            # Shown, then rejected by the checks: say so before the second answer streams.
-            yield from self._emit([RETRY_NOTE])
-        self.second_pass = True
+        # refusal followed by another answer (a second pass, a quote) is never shown and then
+        # taken back.
+        fallback = self._quote is not None
+        held = yield from self._relay(self._generation, hold=self._retry is not None or fallback)
+        if self._retry is not None and self._ask_again(held):
+            if not held:  # shown, then rejected by the checks: say so before the second answer
+                yield from self._emit([RETRY_NOTE])
+            self.second_pass = True
+            self._next_pass()
+            self._generation = self._retry()
+            self._generations.append(self._generation)
+            held = yield from self._relay(self._generation, hold=fallback)
+        if fallback:
+            yield from self._fall_back(held)
+
+    def _ask_again(self, held: bool) -> bool:
+        """After a refusal, or an answer the checks reject for a reason a forced answer may mend."""
+        if held:
+            return True
+        checked = self._check()
+        if not checked.refused:
+            return False
+        failing = {v.check for v in checked.verdicts if not v.ok and v.binding}
+        return self._retry_after is None or not failing or bool(failing & self._retry_after)
+
+    def _next_pass(self) -> None:
         self._passes.append("".join(self._pieces).strip())
         self._pieces = []
         self._checked = None
-        self._generation = self._retry()
-        self._generations.append(self._generation)
-        yield from self._relay(self._generation, hold=False)
+
+    def _fall_back(self, held: bool) -> Iterator[str]:
+        """When the model's last answer is refused, the closest passage sentence, quoted, if every
+        check keeps it; otherwise the refusal that was held back is shown after all."""
+        assert self._quote is not None
+        if not self._check().refused:
+            return
+        found = self._quote()
+        if found is not None:
+            n, sentence = found
+            kept_pieces, kept_check = self._pieces, self._checked
+            self._pieces, self._checked, self.quoted = [f"\u201c{sentence.strip(_QUOTES)}\u201d [{n}]"], None, True
+            if not self._check().refused:
+                self._passes.append("".join(kept_pieces).strip())
+                yield from self._emit([QUOTE_NOTE] if not held else [])
+                yield from self._emit(self._pieces)
+                return
+            self._pieces, self._checked, self.quoted = kept_pieces, kept_check, False
+        if held:
+            yield from self._emit(["".join(self._pieces) or REFUSAL])
 
     def _relay(self, generation: Generation, *, hold: bool) -> PyGenerator[str, None, bool]:
         """Pass pieces on; with `hold`, keep them back while they may be the refusal sentence.
@@ -240,7 +286,8 @@ class AnswerStream:
                 Sources(self.passages, self._source_text, self.question),
                 self._support,
                 refusal_logprob=self._generations[0].track_logprob if self._generations else None,
-                second_pass=self.second_pass,
+                # A quote stands in for a second answer (the calibration's `second_pass` signal).
+                second_pass=self.second_pass or self.quoted,
                 checks=self._checks,
                 verify=self._verify,
                 corpus=self._corpus(),  # built on first use, after the answer: not on the way to the first token
@@ -270,6 +317,7 @@ class AnswerStream:
             passes=(*self._passes, raw),
             refusal_logprob=self._generations[0].track_logprob if self._generations else None,
             kind=self.kind,
+            quoted=self.quoted,
         )
 
 
@@ -308,6 +356,7 @@ class Checked:
         passes: tuple[str, ...] = (),
         refusal_logprob: float | None = None,
         kind: str = FACT,
+        quoted: bool = False,
     ) -> Answer:
         """The `Answer` these checks give (`text` and `citations` when something was added after
         them, such as quoted evidence)."""
@@ -330,6 +379,7 @@ class Checked:
             passes=passes,
             refusal_logprob=refusal_logprob,
             kind=kind,
+            quoted=quoted,
         )
 
 
@@ -498,6 +548,13 @@ class Pipeline:
             def retry() -> Generation:
                 return self.generator.stream(forced, max_tokens=max_tokens)
 
+        quote = None
+        if self.answering.quote_fallback and not points:
+
+            def quote() -> tuple[int, str] | None:
+                found = self.searcher.key_sentences(question, passages, limit=1, per_article=1)
+                return found[0] if found else None
+
         return AnswerStream(
             question,
             passages,
@@ -514,6 +571,7 @@ class Pipeline:
             kind=kind,
             checks=ANALYTICAL_CHECKS if points else CHECKS,
             evidence=self._reason_evidence(question) if kind == REASON and wide.reason_evidence else None,
+            quote=quote,
         )
 
     def _reason_evidence(self, question: str) -> Evidence:

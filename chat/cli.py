@@ -252,6 +252,8 @@ def format_verdicts(answer: Any) -> str:
         lines.append(f"  {mark}  {v.check}: {v.reason}")
     if answer.second_pass:
         lines.append("  (this is the model's second answer; it was asked again without the option to refuse)")
+    if answer.quoted:
+        lines.append("  (the model's answers were refused; this quotes the passage sentence closest to the question)")
     return "\n".join(lines)
 
 

@@ -43,6 +43,7 @@ def answer_to_dict(answer: Answer) -> dict[str, Any]:
         ],
         "raw_answer": answer.raw_text,
         "second_pass": answer.second_pass,
+        "quoted": answer.quoted,
         "passes": list(answer.passes),
         "refusal_logprob": None if answer.refusal_logprob is None else round(answer.refusal_logprob, 4),
         "verdicts": [{"check": v.check, "ok": v.ok, "binding": v.binding, "reason": v.reason} for v in answer.verdicts],

@@ -195,13 +195,17 @@ def test_a_kept_why_answer_is_followed_by_quoted_evidence_from_several_articles(
 
 def test_a_refused_why_answer_quotes_nothing(corpus, make_pipeline):
     pipeline, _ = make_pipeline(corpus, ["The articles do not say."])
-    pipeline.answering = replace(pipeline.answering, second_pass_min_dense=None, second_pass_min_coverage=None)
+    pipeline.answering = replace(
+        pipeline.answering, second_pass_min_dense=None, second_pass_min_coverage=None, quote_fallback=False
+    )
     stream = pipeline.stream("Why does the regional government pay for the bridge?")
     pieces = list(stream)
     answer = stream.answer()
     assert answer.refused and "\u201c" not in "".join(pieces) + answer.text
     # ... and an answer the checks reject is refused without evidence too.
     pipeline, _ = make_pipeline(corpus, ["The moon is made of green cheese [1]."])
-    pipeline.answering = replace(pipeline.answering, second_pass_min_dense=None, second_pass_min_coverage=None)
+    pipeline.answering = replace(
+        pipeline.answering, second_pass_min_dense=None, second_pass_min_coverage=None, quote_fallback=False
+    )
     answer = pipeline.ask("Why does the regional government pay for the bridge?")
     assert answer.refused and "\u201c" not in answer.text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chat.ask import RETRY_NOTE
+from chat.ask import QUOTE_NOTE, RETRY_NOTE
 from chat.checks import CHECKS
 from chat.errors import QuestionError
 from chat.prompt import REFUSAL, arrange, build_messages, format_passages
@@ -100,10 +100,12 @@ def test_prompt_snapshot(corpus, make_pipeline):
     assert rendered == expected
 
 
-def _gated(pipeline, gate, coverage=None):
+def _gated(pipeline, gate, coverage=None, quote=True):
     from dataclasses import replace
 
-    pipeline.answering = replace(pipeline.answering, second_pass_min_dense=gate, second_pass_min_coverage=coverage)
+    pipeline.answering = replace(
+        pipeline.answering, second_pass_min_dense=gate, second_pass_min_coverage=coverage, quote_fallback=quote
+    )
     return pipeline
 
 
@@ -124,7 +126,7 @@ def test_refusal_is_asked_again_without_showing_it(corpus, make_pipeline):
 
 def test_second_pass_answer_without_support_stays_a_refusal(corpus, make_pipeline):
     pipeline, _ = make_pipeline(corpus, [REFUSAL, "The bridge has twelve golden towers [1]."])
-    answer = _gated(pipeline, 0.0).ask("How tall is the bridge?")
+    answer = _gated(pipeline, 0.0, quote=False).ask("How tall is the bridge?")
     assert answer.second_pass and answer.refused and answer.text == REFUSAL
 
 
@@ -144,7 +146,7 @@ def test_answer_the_checks_reject_is_asked_again_visibly(corpus, make_pipeline):
 def test_only_one_second_pass(corpus, make_pipeline):
     replies = ["The bridge has twelve golden towers [1].", "The towers are made of gold [1].", "Unused [1]."]
     pipeline, generator = make_pipeline(corpus, replies)
-    answer = _gated(pipeline, 0.0).ask("How tall is the bridge?")
+    answer = _gated(pipeline, 0.0, quote=False).ask("How tall is the bridge?")
     assert answer.second_pass and answer.refused and len(generator.prompts) == 2
 
 
@@ -156,7 +158,7 @@ def test_supported_answer_is_not_asked_again(corpus, make_pipeline):
 
 def test_no_second_pass_below_the_retrieval_gate(corpus, make_pipeline):
     pipeline, generator = make_pipeline(corpus, [REFUSAL, "Construction costs 40 million euros [1]."])
-    stream = _gated(pipeline, 1.01).stream("How much does the bridge cost?")
+    stream = _gated(pipeline, 1.01, quote=False).stream("How much does the bridge cost?")
     assert "".join(stream) == REFUSAL
     assert stream.answer().refused and len(generator.prompts) == 1
 
@@ -169,7 +171,7 @@ def test_second_pass_when_every_question_word_is_in_one_passage(corpus, make_pip
 
 def test_no_second_pass_when_a_question_word_is_in_no_passage(corpus, make_pipeline):
     pipeline, generator = make_pipeline(corpus, [REFUSAL, "The bridge weighs 40 tonnes [1]."])
-    answer = _gated(pipeline, 1.01, coverage=1.0).ask("How much does the bridge weigh?")
+    answer = _gated(pipeline, 1.01, coverage=1.0, quote=False).ask("How much does the bridge weigh?")
     assert not answer.second_pass and answer.refused and len(generator.prompts) == 1
 
 
@@ -217,7 +219,7 @@ def test_an_answer_that_does_not_say_how_many_is_a_refusal(corpus, make_pipeline
     pipeline, generator = make_pipeline(corpus)
     n = next(i for i, p in enumerate(pipeline.retrieve(question), 1) if "commuting" in p.chunk.text)
     generator.replies = [f"The mayor said the bridge would cut commuting times for residents [{n}]."]
-    answer = pipeline.ask(question)
+    answer = _gated(pipeline, None, quote=False).ask(question)
     assert answer.refused and answer.text == REFUSAL and answer.citations == ()
     assert answer.sentences and answer.sentences[0].supported  # supported, but not an answer to "how many"
 
@@ -225,7 +227,9 @@ def test_an_answer_that_does_not_say_how_many_is_a_refusal(corpus, make_pipeline
 def test_an_answer_about_a_neighbour_is_flagged_and_refused_when_the_estimate_is_low(corpus, make_pipeline):
     # The cables passage does not name the museum (another article does): a neighbour's answer.
     pipeline, generator = make_pipeline(corpus)
-    n = next(i for i, p in enumerate(pipeline.retrieve("Which firm supplies the cables?"), 1) if "cables" in p.chunk.text)
+    n = next(
+        i for i, p in enumerate(pipeline.retrieve("Which firm supplies the cables?"), 1) if "cables" in p.chunk.text
+    )
     generator.replies = [f"Steelworks will supply the cables [{n}].", "Unused."]
     generator.choices = [(0.05, 0.95)]  # the model reads the supporting words as not stating it
     answer = _gated(pipeline, 0.0).ask("Will the Museum supply the cables?")
@@ -239,7 +243,9 @@ def test_an_answer_about_a_neighbour_is_flagged_and_refused_when_the_estimate_is
 
 def test_a_flag_alone_does_not_refuse(corpus, make_pipeline):
     pipeline, generator = make_pipeline(corpus)
-    n = next(i for i, p in enumerate(pipeline.retrieve("Which firm supplies the cables?"), 1) if "cables" in p.chunk.text)
+    n = next(
+        i for i, p in enumerate(pipeline.retrieve("Which firm supplies the cables?"), 1) if "cables" in p.chunk.text
+    )
     generator.replies = [f"Steelworks will supply the cables [{n}]."]
     generator.choices = [(0.99, 0.01)]
     answer = _gated(pipeline, None).ask("Will the Museum supply the cables?")
@@ -249,7 +255,9 @@ def test_a_flag_alone_does_not_refuse(corpus, make_pipeline):
 
 def test_a_name_no_article_uses_is_a_refusal(corpus, make_pipeline):
     pipeline, generator = make_pipeline(corpus)
-    n = next(i for i, p in enumerate(pipeline.retrieve("Which firm supplies the cables?"), 1) if "cables" in p.chunk.text)
+    n = next(
+        i for i, p in enumerate(pipeline.retrieve("Which firm supplies the cables?"), 1) if "cables" in p.chunk.text
+    )
     generator.replies = [f"Steelworks will supply the cables [{n}]."]
     generator.choices = [(0.99, 0.01)]  # however sure the model is
     answer = _gated(pipeline, None).ask("Will Ironworks supply the cables?")
@@ -270,5 +278,43 @@ def test_every_check_gives_a_verdict_and_the_model_reads_its_answer_back(corpus,
 
 def test_a_refusal_by_the_model_has_no_verdicts(corpus, make_pipeline):
     pipeline, generator = make_pipeline(corpus, [REFUSAL])
-    answer = _gated(pipeline, None).ask("How much does the bridge cost?")
+    answer = _gated(pipeline, None, quote=False).ask("How much does the bridge cost?")
     assert answer.refused and answer.verdicts == () and answer.verified is None and not generator.choose_prompts
+
+
+def test_a_refusal_is_replaced_by_the_closest_sentence_quoted(corpus, make_pipeline):
+    pipeline, generator = make_pipeline(corpus, [REFUSAL])
+    stream = _gated(pipeline, None).stream("How much does the bridge cost?")
+    shown = "".join(stream)
+    answer = stream.answer()
+    # The refusal was held back: only the quote is shown, verbatim from a passage, with its citation.
+    assert REFUSAL not in shown and shown == answer.text
+    assert answer.quoted and not answer.refused and not answer.second_pass and answer.passes[0] == REFUSAL
+    quote, cited = answer.text[1 : answer.text.index("\u201d")], answer.citations[0]
+    assert answer.text == f"\u201c{quote}\u201d [{cited.n}]" and quote in cited.text
+    assert len(generator.prompts) == 1  # the model was not asked again
+
+
+def test_a_rejected_answer_is_followed_by_the_note_and_the_quote(corpus, make_pipeline):
+    rejected = "The bridge has twelve golden towers [1]."
+    pipeline, _ = make_pipeline(corpus, [rejected])
+    stream = _gated(pipeline, None).stream("How much does the bridge cost?")
+    shown = "".join(stream)
+    answer = stream.answer()
+    assert shown.startswith(rejected) and QUOTE_NOTE in shown and shown.endswith(answer.text)
+    assert answer.quoted and answer.text.startswith("\u201c") and answer.passes == (rejected, answer.raw_text)
+
+
+def test_a_quote_the_checks_reject_leaves_the_refusal(corpus, make_pipeline):
+    # No article names a Zorblax: the quote is held to the grounding check as any answer is.
+    pipeline, _ = make_pipeline(corpus, [REFUSAL])
+    stream = _gated(pipeline, None).stream("How much does the Zorblax bridge cost?")
+    shown = "".join(stream)
+    answer = stream.answer()
+    assert shown == REFUSAL and answer.refused and not answer.quoted and answer.passes == (REFUSAL,)
+
+
+def test_no_quote_when_the_fallback_is_off(corpus, make_pipeline):
+    pipeline, _ = make_pipeline(corpus, [REFUSAL])
+    answer = _gated(pipeline, None, quote=False).ask("How much does the bridge cost?")
+    assert answer.refused and not answer.quoted

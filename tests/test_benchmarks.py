@@ -69,7 +69,7 @@ def test_first_token_stops_the_generation_and_releases_the_model(corpus: Path, t
     result = first_token(pipeline, question)
     assert result["ttft_s"] >= 0 and result["k"] >= 1 and result["prompt_tokens"] > 0
     again = pipeline.stream(question)  # the next question still streams
-    assert "".join(again) == "five six"
+    assert "".join(again).startswith("five six")
     stop(again)
 
 

@@ -20,7 +20,10 @@ from chat.checks.answer_type import states_what_is_asked
         ("How long did the talks take?", "The talks took years [1]."),
         ("How long has he led the party?", "He has led it since August 2014 [1]."),
         ("How many times did they meet?", "They met twice in 2020 [2]."),
-        ("How many Turkish soldiers died in Idlib?", "More than 59 Turkish soldiers lost their lives [3]."),  # "died" is the verb
+        (
+            "How many Turkish soldiers died in Idlib?",
+            "More than 59 Turkish soldiers lost their lives [3].",
+        ),  # "died" is the verb
         ("How many S-400 batteries did Turkey buy?", "Turkey bought four S-400 batteries [1]."),
         ("How many Cooper Industries Inc shares are offered?", "It offers .3322 shares of Cooper stock [1]."),
         ("How many mln dlrs did the unit earn?", "The unit earned 21 mln dlrs [1]."),

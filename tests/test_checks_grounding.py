@@ -41,7 +41,9 @@ def test_a_neighbour_named_instead_of_the_question_is_refused_with_the_reason():
     v = grounding.verdict(draft("How far is New Paltz from New York?", "It is 21 miles [1].", rochelle))
     assert not v.ok and v.binding
     assert v.reason == "the question names New Paltz; passage [1] names New Rochelle"
-    tymnet = passage("networks.txt", "Tymnet was an international data communications network headquartered in San Jose, CA.")
+    tymnet = passage(
+        "networks.txt", "Tymnet was an international data communications network headquartered in San Jose, CA."
+    )
     v = grounding.verdict(draft("What network was headquartered in San Juan, CA?", "Tymnet [1].", tymnet))
     assert not v.ok and v.binding and v.reason == "the question names San Juan; passage [1] names San Jose"
 
@@ -151,5 +153,7 @@ def test_a_name_two_sentences_back_is_not_what_the_supporting_words_speak_of():
     pool = passage("harvard.txt", chunk_text)
     answer = "The Lavietes Pavilion has an Olympic-size swimming pool [1]."
     question = "What kind of swimming pool is at the Lavietes Pavilion?"
-    v = grounding.verdict(Draft(question, answer, (supported(answer, "harvard.txt", quote),), (pool,), source_text=TEXTS.get))
+    v = grounding.verdict(
+        Draft(question, answer, (supported(answer, "harvard.txt", quote),), (pool,), source_text=TEXTS.get)
+    )
     assert not v.ok and v.binding and v.reason == "the answer names Lavietes Pavilion; passage [1] does not"

@@ -37,7 +37,9 @@ def test_supported_sentence_is_kept_with_its_exact_span():
     (sentence,) = report
     assert sentence.supported and sentence.passage == 2 and sentence.cited == (2,)
     assert ORIGINAL[sentence.start : sentence.end].startswith("Construction is expected to cost 40\u00a0million")
-    assert sentence.quote == "Construction is expected to cost 40 million euros, paid mostly by the regional government."
+    assert (
+        sentence.quote == "Construction is expected to cost 40 million euros, paid mostly by the regional government."
+    )
 
 
 def test_citation_moves_to_the_passage_that_supports_the_sentence():
@@ -59,7 +61,9 @@ def test_nothing_supported_leaves_nothing():
 
 
 def test_changed_source_file_gives_support_without_a_span():
-    text, report = check_support("Construction costs 40 million euros [2].", Sources(PASSAGES, lambda s: None), SupportParams())
+    text, report = check_support(
+        "Construction costs 40 million euros [2].", Sources(PASSAGES, lambda s: None), SupportParams()
+    )
     assert text and report[0].supported and report[0].start is None
 
 
@@ -92,23 +96,35 @@ def test_a_figure_needs_its_magnitude_in_the_passage():
     # cent, is another figure; "40 million" and a bare 40 are the passage's.
     assert check("Construction is expected to cost 40 billion euros [2].")[0] == ""
     assert check("Construction is expected to cost 40 per cent more [2].")[0] == ""
-    assert check("Construction is expected to cost 40 million [2].")[0] == "Construction is expected to cost 40 million [2]."
+    assert (
+        check("Construction is expected to cost 40 million [2].")[0]
+        == "Construction is expected to cost 40 million [2]."
+    )
     assert check("Construction is expected to cost 40 [2].")[0] == "Construction is expected to cost 40 [2]."
 
 
 def test_figures_match_however_they_are_written():
     # Digits against digits, "two years" against "two-year", "40 million" moved to the passage with 40.
     assert check("Council members voted 31 to 12 [1].")[0] == "Council members voted 31 to 12 [1]."
-    assert check("Bridge approved after a debate of two years [1].")[0] == "Bridge approved after a debate of two years [1]."
+    assert (
+        check("Bridge approved after a debate of two years [1].")[0]
+        == "Bridge approved after a debate of two years [1]."
+    )
     assert check("A 40 million euro cost is expected [1].")[0] == "A 40 million euro cost is expected [2]."  # moved
 
 
 def test_a_figure_from_the_question_needs_no_support():
     text, _ = check_support(
-        "In 2018 the council approved the bridge [1].", Sources(PASSAGES, source_text, "What happened in 2018 or 2019?"), SupportParams()
+        "In 2018 the council approved the bridge [1].",
+        Sources(PASSAGES, source_text, "What happened in 2018 or 2019?"),
+        SupportParams(),
     )
     assert text == "In 2018 the council approved the bridge [1]."
-    text, _ = check_support("In 2019 the council approved the bridge [1].", Sources(PASSAGES, source_text, "What happened in 2018?"), SupportParams())
+    text, _ = check_support(
+        "In 2019 the council approved the bridge [1].",
+        Sources(PASSAGES, source_text, "What happened in 2018?"),
+        SupportParams(),
+    )
     assert text == ""
 
 

@@ -43,7 +43,10 @@ def test_ask_streams_answer_then_sources(fake_app, corpus):
     assert sources.startswith(f"[{n}] City approves new harbor bridge (harbor.txt)\n    chars ")
     start, end = (int(x) for x in sources.split("chars ")[1].split(":")[0].split("-"))
     original = (corpus / "harbor.txt").read_text(encoding="utf-8")
-    assert original[start:end] == "Construction is expected to cost 40 million euros, paid mostly by the regional government."
+    assert (
+        original[start:end]
+        == "Construction is expected to cost 40 million euros, paid mostly by the regional government."
+    )
     assert f'"{original[start:end]}"' in sources
 
 
@@ -54,7 +57,7 @@ def test_ask_json_follows_the_schema(fake_app):
     data = json.loads(result.stdout)
     assert set(data) == {
         "question", "answer", "refused", "repaired", "citations", "invalid_citations", "sentences", "raw_answer", "second_pass",
-        "passes", "refusal_logprob", "verdicts", "confidence", "verified", "kind", "retrieved", "timings", "tokens",
+        "quoted", "passes", "refusal_logprob", "verdicts", "confidence", "verified", "kind", "retrieved", "timings", "tokens",
         "generator",
     }  # fmt: skip
     assert data["generator"] == "scripted"  # the backend and model that answered

@@ -36,9 +36,7 @@ RELEVANT = "Officials said on Monday that the bridge will cost 40 million euros 
 def passage(rank: int, text: str = "") -> Passage:
     text = text or f"Unrelated filler text number {rank} about ferries."
     start = rank * 1000
-    chunk = Chunk(
-        f"a.txt:{start}-{start + len(text)}", "a.txt", "Title", None, start, start + len(text), text
-    )
+    chunk = Chunk(f"a.txt:{start}-{start + len(text)}", "a.txt", "Title", None, start, start + len(text), text)
     return Passage(chunk, rank, 1 / (60 + rank), None, None)
 
 
@@ -68,9 +66,7 @@ def make_answer(
     )
 
 
-def question(
-    qid: str, *, answerable: bool = True, keys: tuple[tuple[str, ...], ...] = (("40 million",),)
-) -> Question:
+def question(qid: str, *, answerable: bool = True, keys: tuple[tuple[str, ...], ...] = (("40 million",),)) -> Question:
     if not answerable:
         return Question(qid, f"question {qid}?", False, (), ())
     return Question(qid, f"question {qid}?", True, (EVIDENCE,), keys)
@@ -214,9 +210,7 @@ FAKE_QUESTIONS = [
 
 
 def test_evaluate_records_a_failure_and_goes_on(corpus, make_pipeline):
-    pipeline, generator = make_pipeline(
-        corpus, ["It costs 40 million euros [1].", "The articles do not say."]
-    )
+    pipeline, generator = make_pipeline(corpus, ["It costs 40 million euros [1].", "The articles do not say."])
     depths: list[int] = []
     search = pipeline.searcher.search
     pipeline.searcher.search = lambda query, params: depths.append(params.k) or search(query, params)
@@ -236,8 +230,7 @@ def test_results_lines_follow_the_schema(corpus, make_pipeline):
     pipeline, _ = make_pipeline(corpus, ["It costs 40 million euros [1]."])
     results = evaluate(pipeline, FAKE_QUESTIONS)
     ok, failed = (
-        json.loads(json.dumps(result_to_dict(q, r)))
-        for q, r in zip(FAKE_QUESTIONS[:2], results[:2], strict=True)
+        json.loads(json.dumps(result_to_dict(q, r))) for q, r in zip(FAKE_QUESTIONS[:2], results[:2], strict=True)
     )
     assert set(ok) == set(failed)
     assert {
@@ -294,9 +287,7 @@ def test_run_cli_end_to_end_on_fakes(tmp_path, corpus, make_pipeline, monkeypatc
     (questions_file.parent / "thresholds.json").write_text('{"min": {"hit_at_3": 0.5}}')
     messages: list[str] = []
     out, report = tmp_path / "out" / "results.jsonl", tmp_path / "report"
-    run_cli(
-        Settings(corpus=corpus), questions_file, out=out, report=report, limit=None, notify=messages.append
-    )
+    run_cli(Settings(corpus=corpus), questions_file, out=out, report=report, limit=None, notify=messages.append)
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [line["status"] for line in lines] == ["ok", "failed", "ok"]
     assert {p.name for p in report.iterdir()} == {"summary.json", "report.md", "chart.png", "risk_coverage.png"}
@@ -368,10 +359,7 @@ SUMMARY = {
 
 
 def test_thresholds_pass_and_fail():
-    assert (
-        check_thresholds(SUMMARY, {"min": {"hit_at_3": 0.85, "n_questions": 80}, "max": {"n_failed": 0}})
-        == []
-    )
+    assert check_thresholds(SUMMARY, {"min": {"hit_at_3": 0.85, "n_questions": 80}, "max": {"n_failed": 0}}) == []
     failures = check_thresholds(
         SUMMARY,
         {"min": {"hit_at_3": 0.95, "accuracy": 0.5, "hit_at_9": 0.1}, "max": {"false_refusal_rate": 0.05}},
@@ -409,9 +397,7 @@ def test_committed_thresholds_name_real_metrics():
     thresholds = json.loads((ROOT / "evals" / "thresholds.json").read_text())
     names = [name for d in ("min", "max") for name in thresholds[d]]
     assert set(names) <= set(METRICS) | {"n_questions", "n_failed"}
-    assert not any(
-        name.endswith("_s") or name.startswith("tokens_per_s") for name in names
-    )  # no latency in CI
+    assert not any(name.endswith("_s") or name.startswith("tokens_per_s") for name in names)  # no latency in CI
 
 
 def test_baseline_summary_meets_the_thresholds_if_committed():

@@ -101,7 +101,9 @@ def test_key_sentences_leave_out_what_an_answer_already_quotes():
     from index.focus import key_sentences
 
     embedder = AxisEmbedder()
-    text = "The bridge will cost 40 million euros. The mayor praised the new bridge today. The weather was bad all week."
+    text = (
+        "The bridge will cost 40 million euros. The mayor praised the new bridge today. The weather was bad all week."
+    )
     query = embedder.embed_query("bridge cost")
     chosen = key_sentences(query, [_passage(text)], embedder, limit=1, per_article=2)
     assert chosen == [(1, "The bridge will cost 40 million euros.")]
@@ -116,7 +118,9 @@ def test_key_sentences_quote_no_sentence_far_below_the_best_for_a_fresh_article(
     embedder = AxisEmbedder()
     query = embedder.embed_query("bridge cost")
     on_topic = _passage("The bridge will cost 40 million euros. The bridge cost rose again in May.")
-    other = Passage(Chunk("b.txt:0-30", "b.txt", "T", None, 0, 30, "The weather was bad all week long."), 2, 0.1, None, None)
+    other = Passage(
+        Chunk("b.txt:0-30", "b.txt", "T", None, 0, 30, "The weather was bad all week long."), 2, 0.1, None, None
+    )
     chosen = key_sentences(query, [on_topic, other], embedder, limit=3, per_article=2)
     assert [n for n, _ in chosen] == [1, 1]  # the other article's sentence does not bear on the question
     loose = key_sentences(query, [on_topic, other], embedder, limit=3, per_article=2, margin=None)

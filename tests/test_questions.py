@@ -37,16 +37,12 @@ def test_fields_are_present_and_typed(record):
     assert isinstance(record["question"], str) and record["question"].strip()
     assert isinstance(record["answerable"], bool)
     assert all(isinstance(q, str) and q.strip() for q in record["evidence"])
-    assert all(
-        isinstance(g, list) and g and all(isinstance(a, str) for a in g) for g in record["answer_keys"]
-    )
+    assert all(isinstance(g, list) and g and all(isinstance(a, str) for a in g) for g in record["answer_keys"])
     assert all(isinstance(s, str) for s in record.get("gold_sources", []))
     if record["answerable"]:
         assert record["evidence"] and record["answer_keys"], "an answerable question needs evidence and keys"
     else:
-        assert not record["evidence"] and not record["answer_keys"], (
-            "an unanswerable question has no evidence"
-        )
+        assert not record["evidence"] and not record["answer_keys"], "an unanswerable question has no evidence"
 
 
 @pytest.mark.parametrize("question", ANSWERABLE, ids=[q.id for q in ANSWERABLE])
@@ -68,9 +64,6 @@ def test_every_quote_fits_in_one_chunk_of_the_real_index(real_searcher):
     """A quote split across two chunks could never make a passage relevant: retrieval would always miss."""
     chunks = [canonical(chunk.text) for chunk in real_searcher.store.chunks]
     split = [
-        (q.id, quote)
-        for q in ANSWERABLE
-        for quote in q.evidence
-        if not any(canonical(quote) in c for c in chunks)
+        (q.id, quote) for q in ANSWERABLE for quote in q.evidence if not any(canonical(quote) in c for c in chunks)
     ]
     assert not split

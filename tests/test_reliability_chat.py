@@ -53,7 +53,13 @@ def test_one_bad_question_does_not_stop_an_evaluation_run(tmp_path, corpus, make
     monkeypatch.setattr(chat.app, "build_pipeline", lambda settings, **kw: pipeline)
     questions = tmp_path / "questions.jsonl"
     rows = [
-        {"id": "a", "question": "How much does the bridge cost?", "answerable": True, "evidence": [], "answer_keys": []},
+        {
+            "id": "a",
+            "question": "How much does the bridge cost?",
+            "answerable": True,
+            "evidence": [],
+            "answer_keys": [],
+        },
         {"id": "b", "question": "who is \ud800 Erdogan?", "answerable": False, "evidence": [], "answer_keys": []},
         {"id": "c", "question": "Who won the match?", "answerable": False, "evidence": [], "answer_keys": []},
     ]
@@ -77,7 +83,9 @@ def test_the_web_ui_shows_the_error_and_sends_only_valid_json(corpus, make_pipel
 
 
 def _passage(n: int, text: str, source: str) -> Passage:
-    chunk = Chunk(id=f"{source}:0-{len(text)}", source=source, title=source, date=None, start=0, end=len(text), text=text)
+    chunk = Chunk(
+        id=f"{source}:0-{len(text)}", source=source, title=source, date=None, start=0, end=len(text), text=text
+    )
     return Passage(chunk=chunk, rank=n, score=0.5, dense_score=None, keyword_score=None)
 
 

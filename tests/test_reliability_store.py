@@ -360,7 +360,9 @@ def test_a_skipped_file_that_is_fixed_makes_the_index_stale(corpus, tmp_path):
     build_index(IndexSpec(corpus, ix, HashingEmbedder(), PARAMS))
     assert store.stale_reasons(IndexSpec(corpus, ix, HashingEmbedder(), PARAMS)) == []
     (corpus / "latin1.txt").write_text("Café society returns to the harbor.\n", encoding="utf-8")
-    assert store.stale_reasons(IndexSpec(corpus, ix, HashingEmbedder(), PARAMS)) == ["latin1.txt changed (it was skipped)"]
+    assert store.stale_reasons(IndexSpec(corpus, ix, HashingEmbedder(), PARAMS)) == [
+        "latin1.txt changed (it was skipped)"
+    ]
 
 
 def test_a_link_out_of_the_corpus_is_never_read_for_staleness(corpus, tmp_path):

@@ -46,7 +46,9 @@ def test_staleness_names_what_changed(corpus, tmp_path):
     assert stale_reasons(IndexSpec(corpus, tmp_path / "ix", embedder, ChunkingParams(max_tokens=32)))[0].startswith(
         "chunking changed"
     )
-    assert stale_reasons(IndexSpec(corpus, tmp_path / "ix", HashingEmbedder(dim=64), PARAMS))[0].startswith("embedder changed")
+    assert stale_reasons(IndexSpec(corpus, tmp_path / "ix", HashingEmbedder(dim=64), PARAMS))[0].startswith(
+        "embedder changed"
+    )
     with pytest.raises(IndexStaleError, match="seedqa index"):
         ensure_index(IndexSpec(corpus, tmp_path / "ix", embedder, PARAMS), rebuild=False)
 

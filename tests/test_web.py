@@ -10,6 +10,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 import pytest
 
@@ -113,6 +114,8 @@ def test_cleared_chat_starts_a_new_conversation(corpus, make_pipeline):
 
 def test_refusal_looks_like_a_refusal_with_no_sources(corpus, make_pipeline):
     pipeline, generator = make_pipeline(corpus)
+    # A refusal as the UI shows it (the quoted fallback would answer from the fake passages).
+    pipeline.answering = replace(pipeline.answering, quote_fallback=False)
     n = passage_number(pipeline, COST, "40 million euros")
     generator.replies = [f"It costs 40 million euros [{n}].", "The passages do not say [2]."]
     handler = ChatHandler(pipeline)

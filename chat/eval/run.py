@@ -175,7 +175,7 @@ def result_to_dict(question: Question, result: Result) -> dict[str, Any]:
         return head | {
             "question": question.question, "answer": None, "refused": None, "repaired": None,
             "citations": [], "invalid_citations": [], "sentences": [], "raw_answer": None, "second_pass": None,
-            "passes": [], "refusal_logprob": None, "verdicts": [], "confidence": None,
+            "quoted": None, "passes": [], "refusal_logprob": None, "verdicts": [], "confidence": None,
             "verified": None, "kind": None,
             "retrieved": [], "timings": None, "tokens": None,
             "search": [], "judgment": None,
