@@ -75,13 +75,16 @@ class AnswerParams:
     # a grounding rejection were rejected again (evals/history/README.md, issue 13); a forced answer
     # names the same neighbour, at the cost of a second generation.
     second_pass_after: frozenset[str] | None = frozenset({"supported", "answers_the_form"})
-    # When every answer the model wrote was refused (by itself or by the checks), the passages'
-    # sentence closest to the question (index/focus.py `key_sentences`) is offered instead,
-    # quoted verbatim with its citation, and held to every check as any answer is. The 1.5B
-    # model refuses or restates questions whose answer its passages hold in other words ("In
-    # which case were French vigilantes sabotaging shipments of Spanish strawberries?" ->
-    # "In Commission v France French farmer vigilantes were continually sabotaging ...").
-    # False: such questions are refused.
+    # When the model's last answer was rejected only by the checks of `second_pass_after` (its
+    # own words are not backed: a restated question, a paraphrase no passage holds), the
+    # passages' sentence closest to the question (index/focus.py `key_sentences`) is offered
+    # instead, quoted verbatim with its citation, and held to every check as any answer is:
+    # "In which case were French vigilantes sabotaging shipments of Spanish strawberries?" ->
+    # "The French vigilantes sabotaged shipments of Spanish strawberries [1]" (the question
+    # restated, rejected) -> "In Commission v France French farmer vigilantes were continually
+    # sabotaging shipments of Spanish strawberries" [1]. Not after the model refuses, nor after a
+    # grounding or confidence rejection: on the SQuAD dev split, most quotes there answered near
+    # misses (evals/history/README.md). False: such answers are refused.
     quote_fallback: bool = True
     analytical: AnalyticalParams = AnalyticalParams()
 
@@ -126,7 +129,7 @@ class AnswerStream:
     ) -> None:
         self.question = question
         self._quote = quote
-        # Every answer the model wrote was refused; the answer is a passage sentence, quoted.
+        # The model's answer was rejected as not backed; the answer is a passage sentence, quoted.
         self.quoted = False
         self._evidence = evidence
         self._evidence_lines: list[str] = []  # quoted after an answer the checks kept
@@ -186,10 +189,8 @@ class AnswerStream:
             yield REFUSAL
             return
         # Pieces are held back while the output may still be the refusal sentence, so that a
-        # refusal followed by another answer (a second pass, a quote) is never shown and then
-        # taken back.
-        fallback = self._quote is not None
-        held = yield from self._relay(self._generation, hold=self._retry is not None or fallback)
+        # refusal answered again (second pass) is never shown and then taken back.
+        held = yield from self._relay(self._generation, hold=self._retry is not None)
         if self._retry is not None and self._ask_again(held):
             if not held:  # shown, then rejected by the checks: say so before the second answer
                 yield from self._emit([RETRY_NOTE])
@@ -197,44 +198,49 @@ class AnswerStream:
             self._next_pass()
             self._generation = self._retry()
             self._generations.append(self._generation)
-            held = yield from self._relay(self._generation, hold=fallback)
-        if fallback:
-            yield from self._fall_back(held)
+            yield from self._relay(self._generation, hold=False)
+        if self._quote is not None and self._mended_by_quote():
+            yield from self._quote_instead()
+
+    def _failing(self) -> set[str]:
+        """The binding checks that reject the current answer (none for a refusal by the model)."""
+        return {v.check for v in self._check().verdicts if not v.ok and v.binding}
 
     def _ask_again(self, held: bool) -> bool:
         """After a refusal, or an answer the checks reject for a reason a forced answer may mend."""
         if held:
             return True
-        checked = self._check()
-        if not checked.refused:
+        if not self._check().refused:
             return False
-        failing = {v.check for v in checked.verdicts if not v.ok and v.binding}
+        failing = self._failing()
         return self._retry_after is None or not failing or bool(failing & self._retry_after)
+
+    def _mended_by_quote(self) -> bool:
+        """The model's last answer was rejected only because its own words are not backed: the
+        checks of `retry_after` (the support and answer-form checks), not a refusal of the
+        model's, a neighbour's name or a low estimate (AnswerParams.quote_fallback)."""
+        failing = self._failing()  # empty when the answer was kept or the model refused
+        return bool(failing) and (self._retry_after is None or failing <= self._retry_after)
 
     def _next_pass(self) -> None:
         self._passes.append("".join(self._pieces).strip())
         self._pieces = []
         self._checked = None
 
-    def _fall_back(self, held: bool) -> Iterator[str]:
-        """When the model's last answer is refused, the closest passage sentence, quoted, if every
-        check keeps it; otherwise the refusal that was held back is shown after all."""
+    def _quote_instead(self) -> Iterator[str]:
+        """The closest passage sentence, quoted, in place of the rejected answer, if every check keeps it."""
         assert self._quote is not None
-        if not self._check().refused:
-            return
         found = self._quote()
-        if found is not None:
-            n, sentence = found
-            kept_pieces, kept_check = self._pieces, self._checked
-            self._pieces, self._checked, self.quoted = [f"\u201c{sentence.strip(_QUOTES)}\u201d [{n}]"], None, True
-            if not self._check().refused:
-                self._passes.append("".join(kept_pieces).strip())
-                yield from self._emit([QUOTE_NOTE] if not held else [])
-                yield from self._emit(self._pieces)
-                return
+        if found is None:
+            return
+        n, sentence = found
+        kept_pieces, kept_check = self._pieces, self._checked
+        self._pieces, self._checked, self.quoted = [f"\u201c{sentence.strip(_QUOTES)}\u201d [{n}]"], None, True
+        if self._check().refused:
             self._pieces, self._checked, self.quoted = kept_pieces, kept_check, False
-        if held:
-            yield from self._emit(["".join(self._pieces) or REFUSAL])
+            return
+        self._passes.append("".join(kept_pieces).strip())
+        yield from self._emit([QUOTE_NOTE, *self._pieces])
 
     def _relay(self, generation: Generation, *, hold: bool) -> PyGenerator[str, None, bool]:
         """Pass pieces on; with `hold`, keep them back while they may be the refusal sentence.

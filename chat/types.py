@@ -86,6 +86,7 @@ class Answer:
     # The model's probability that the supporting words state the answer (chat/checks/verify.py).
     verified: float | None = None
     kind: str = "fact"  # chat/kind.py: fact, explanation, comparison or change
-    # Every answer the model wrote was refused, and `text` is the passages' sentence closest to
-    # the question, quoted, which passed every check (chat.ask.AnswerParams.quote_fallback).
+    # The model's last answer was rejected as not backed by its passages, and `text` is instead
+    # the passages' sentence closest to the question, quoted, which passed every check
+    # (chat.ask.AnswerParams.quote_fallback).
     quoted: bool = False
