@@ -282,39 +282,45 @@ def test_a_refusal_by_the_model_has_no_verdicts(corpus, make_pipeline):
     assert answer.refused and answer.verdicts == () and answer.verified is None and not generator.choose_prompts
 
 
-def test_a_refusal_is_replaced_by_the_closest_sentence_quoted(corpus, make_pipeline):
-    pipeline, generator = make_pipeline(corpus, [REFUSAL])
+def test_a_rejected_answer_is_followed_by_the_note_and_the_closest_sentence_quoted(corpus, make_pipeline):
+    rejected = "The bridge has twelve golden towers [1]."  # no passage backs it: the support check
+    pipeline, generator = make_pipeline(corpus, [rejected])
     stream = _gated(pipeline, None).stream("How much does the bridge cost?")
     shown = "".join(stream)
     answer = stream.answer()
-    # The refusal was held back: only the quote is shown, verbatim from a passage, with its citation.
-    assert REFUSAL not in shown and shown == answer.text
-    assert answer.quoted and not answer.refused and not answer.second_pass and answer.passes[0] == REFUSAL
+    assert shown == rejected + QUOTE_NOTE + answer.text
+    assert answer.quoted and not answer.refused and not answer.second_pass
+    assert answer.passes == (rejected, answer.raw_text) and len(generator.prompts) == 1
+    # Verbatim from the cited passage, with its citation.
     quote, cited = answer.text[1 : answer.text.index("\u201d")], answer.citations[0]
     assert answer.text == f"\u201c{quote}\u201d [{cited.n}]" and quote in cited.text
-    assert len(generator.prompts) == 1  # the model was not asked again
 
 
-def test_a_rejected_answer_is_followed_by_the_note_and_the_quote(corpus, make_pipeline):
-    rejected = "The bridge has twelve golden towers [1]."
-    pipeline, _ = make_pipeline(corpus, [rejected])
+def test_a_refusal_by_the_model_is_not_quoted(corpus, make_pipeline):
+    pipeline, _ = make_pipeline(corpus, [REFUSAL])
     stream = _gated(pipeline, None).stream("How much does the bridge cost?")
-    shown = "".join(stream)
-    answer = stream.answer()
-    assert shown.startswith(rejected) and QUOTE_NOTE in shown and shown.endswith(answer.text)
-    assert answer.quoted and answer.text.startswith("\u201c") and answer.passes == (rejected, answer.raw_text)
+    assert "".join(stream) == REFUSAL and stream.answer().refused and not stream.answer().quoted
+
+
+def test_a_rejection_for_a_neighbour_is_not_quoted(corpus, make_pipeline):
+    # No article names a Zorblax: the grounding check rejects the answer, and a quote would not
+    # name it either.
+    pipeline, _ = make_pipeline(corpus, ["The bridge costs 40 million euros [1]."])
+    answer = _gated(pipeline, None).ask("How much does the Zorblax bridge cost?")
+    assert answer.refused and not answer.quoted and "grounded" in {v.check for v in answer.verdicts if not v.ok}
 
 
 def test_a_quote_the_checks_reject_leaves_the_refusal(corpus, make_pipeline):
-    # No article names a Zorblax: the quote is held to the grounding check as any answer is.
-    pipeline, _ = make_pipeline(corpus, [REFUSAL])
-    stream = _gated(pipeline, None).stream("How much does the Zorblax bridge cost?")
+    # "How many" wants a figure beside the thing counted: the closest sentence has none.
+    rejected = "The bridge has twelve golden towers [1]."
+    pipeline, _ = make_pipeline(corpus, [rejected])
+    stream = _gated(pipeline, None).stream("How many golden towers does the bridge have?")
     shown = "".join(stream)
     answer = stream.answer()
-    assert shown == REFUSAL and answer.refused and not answer.quoted and answer.passes == (REFUSAL,)
+    assert shown == rejected and answer.refused and not answer.quoted and answer.passes == (rejected,)
 
 
 def test_no_quote_when_the_fallback_is_off(corpus, make_pipeline):
-    pipeline, _ = make_pipeline(corpus, [REFUSAL])
+    pipeline, _ = make_pipeline(corpus, ["The bridge has twelve golden towers [1]."])
     answer = _gated(pipeline, None, quote=False).ask("How much does the bridge cost?")
     assert answer.refused and not answer.quoted
