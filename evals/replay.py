@@ -80,7 +80,9 @@ def replay_records(
             Sources(passages, texts.get, record["question"]),
             support,
             refusal_logprob=record.get("refusal_logprob"),
-            second_pass=bool(record.get("second_pass")),
+            # A recorded quote (AnswerParams.quote_fallback) is checked again as the answer it is,
+            # weighed as a second answer, as when it was made; replay chooses no new quotes.
+            second_pass=bool(record.get("second_pass") or record.get("quoted")),
             checks=checks,
             verify=_recorded_verification(record),
             corpus=words,
@@ -93,6 +95,7 @@ def replay_records(
             tokens=Tokens(record["tokens"]["prompt"], record["tokens"]["completion"]),
             raw_text=record["raw_answer"],
             second_pass=bool(record.get("second_pass")),  # as recorded: replay cannot ask again
+            quoted=bool(record.get("quoted")),
         )
         out.append((record, Result(record["id"], answer, search), checked))
     return out
