@@ -78,7 +78,7 @@ class AnswerParams:
     # When the model's last answer was rejected only by the checks of `second_pass_after` (its
     # own words are not backed: a restated question, a paraphrase no passage holds), the
     # passages' sentence closest to the question (index/focus.py `key_sentences`) is offered
-    # instead, quoted verbatim with its citation, and held to every check as any answer is:
+    # instead, quoted verbatim with its citation, and must pass every check, flags included:
     # "In which case were French vigilantes sabotaging shipments of Spanish strawberries?" ->
     # "The French vigilantes sabotaged shipments of Spanish strawberries [1]" (the question
     # restated, rejected) -> "In Commission v France French farmer vigilantes were continually
@@ -228,7 +228,9 @@ class AnswerStream:
         self._checked = None
 
     def _quote_instead(self) -> Iterator[str]:
-        """The closest passage sentence, quoted, in place of the rejected answer, if every check keeps it."""
+        """The closest passage sentence, quoted, in place of the rejected answer, if every check
+        passes it: the weighed signals too (a grounding flag, "the question names Istanbul;
+        passage [2] does not", refuses a quote, which has no words of the model's to be judged by)."""
         assert self._quote is not None
         found = self._quote()
         if found is None:
@@ -236,7 +238,8 @@ class AnswerStream:
         n, sentence = found
         kept_pieces, kept_check = self._pieces, self._checked
         self._pieces, self._checked, self.quoted = [f"\u201c{sentence.strip(_QUOTES)}\u201d [{n}]"], None, True
-        if self._check().refused:
+        checked = self._check()
+        if checked.refused or not all(v.ok for v in checked.verdicts):
             self._pieces, self._checked, self.quoted = kept_pieces, kept_check, False
             return
         self._passes.append("".join(kept_pieces).strip())

@@ -324,3 +324,18 @@ def test_no_quote_when_the_fallback_is_off(corpus, make_pipeline):
     pipeline, _ = make_pipeline(corpus, ["The bridge has twelve golden towers [1]."])
     answer = _gated(pipeline, None, quote=False).ask("How much does the bridge cost?")
     assert answer.refused and not answer.quoted
+
+
+def test_a_quote_a_check_flags_is_not_offered(corpus, make_pipeline):
+    # The cables passage does not name the museum: a flag alone does not refuse the model's
+    # answer (test_a_flag_alone_does_not_refuse), but it does refuse a quote.
+    rejected = "The bridge has twelve golden towers [1]."
+    pipeline, _ = make_pipeline(corpus, [rejected])
+    stream = _gated(pipeline, None).stream("Will the Museum supply the cables?")
+    tried: list[tuple[int, str] | None] = []
+    choose = stream._quote
+    stream._quote = lambda: tried.append(choose()) or tried[-1]
+    shown = "".join(stream)
+    answer = stream.answer()
+    assert tried and "cables" in tried[0][1]  # the cables sentence was the quote considered
+    assert shown == rejected and answer.refused and not answer.quoted
