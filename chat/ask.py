@@ -178,7 +178,7 @@ class AnswerStream:
                 kept.append(passages[n - 1])
                 numbers[n] = len(kept)
         self.passages = tuple(kept)
-        self._evidence_lines = [f"- \u201c{sentence.strip(_QUOTES)}\u201d [{numbers[n]}]" for n, sentence in quotes]
+        self._evidence_lines = [f"- {quoted(numbers[n], sentence)}" for n, sentence in quotes]
         if self._evidence_lines:
             yield from self._emit(["\n\n" + "\n".join(self._evidence_lines)])
 
@@ -237,7 +237,7 @@ class AnswerStream:
             return
         n, sentence = found
         kept_pieces, kept_check = self._pieces, self._checked
-        self._pieces, self._checked, self.quoted = [f"\u201c{sentence.strip(_QUOTES)}\u201d [{n}]"], None, True
+        self._pieces, self._checked, self.quoted = [quoted(n, sentence)], None, True
         checked = self._check()
         if checked.refused or not all(v.ok for v in checked.verdicts):
             self._pieces, self._checked, self.quoted = kept_pieces, kept_check, False
@@ -624,9 +624,14 @@ class Pipeline:
 _QUOTES = " \"'\u201c\u201d\u2018\u2019"  # a quoted sentence is not quoted twice
 
 
+def quoted(n: int, sentence: str) -> str:
+    """A passage sentence as the answer quotes it: “sentence” [n]."""
+    return f"\u201c{sentence.strip(_QUOTES)}\u201d [{n}]"
+
+
 def _after_quotes(quotes: Sequence[tuple[int, str]], generation: Generation) -> Generation:
     """The extractive form: one "- “sentence” [n]" point per article, then the model's text."""
-    lines = [f"- \u201c{sentence.strip(_QUOTES)}\u201d [{n}]\n" for n, sentence in quotes]
+    lines = [f"- {quoted(n, sentence)}\n" for n, sentence in quotes]
 
     def pieces() -> Iterator[str]:
         yield from lines

@@ -253,7 +253,7 @@ def format_verdicts(answer: Any) -> str:
     if answer.second_pass:
         lines.append("  (this is the model's second answer; it was asked again without the option to refuse)")
     if answer.quoted:
-        lines.append("  (the model's answers were refused; this quotes the passage sentence closest to the question)")
+        lines.append("  (the passages did not back the model's words; this quotes their closest sentence)")
     return "\n".join(lines)
 
 
