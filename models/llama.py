@@ -65,7 +65,7 @@ class LlamaGenerator(Backend):
             raise ModelLoadError(f"could not load the model {path}: {exc}") from exc
         self._path = path
         self._seed = seed
-        self._n_ctx = n_ctx
+        self.n_ctx = n_ctx  # the context window in tokens, as the model was loaded
         self._threads = threads
         self._state_dir = state_dir
         self._prefix: PrefixState | None = None
@@ -78,10 +78,6 @@ class LlamaGenerator(Backend):
     def model_id(self) -> str:
         """The backend and the model file: "llama.cpp:qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"."""
         return f"llama.cpp:{self._path.name}"
-
-    @property
-    def n_ctx(self) -> int:
-        return self._n_ctx
 
     @property
     def llama(self) -> Any:
@@ -243,9 +239,9 @@ class LlamaGenerator(Backend):
         fails here, with the size to set, instead of as llama.cpp's ValueError mid-answer."""
         prefix = sum(self.count_tokens(m.content) + 4 for m in messages)  # ~4 template tokens each
         minimum = prefix + ROOM_FOR_QUESTION
-        if self._n_ctx < minimum:
+        if self.n_ctx < minimum:
             raise ContextTooSmallError(
-                f"a context of {self._n_ctx} tokens cannot hold the fixed prompt ({prefix} tokens) plus a "
+                f"a context of {self.n_ctx} tokens cannot hold the fixed prompt ({prefix} tokens) plus a "
                 f"question, its passages and the answer; set SEEDQA_N_CTX to at least {minimum} (default 4096)"
             )
 
@@ -259,7 +255,7 @@ class LlamaGenerator(Backend):
         identity = {
             "model": [self._path.name, stat.st_size, stat.st_mtime_ns],
             "llama_cpp": llama_cpp.__version__,
-            "n_ctx": self._n_ctx,
+            "n_ctx": self.n_ctx,
             "threads": self._threads,  # thread count can change float rounding
             "messages": [[m.role, m.content] for m in messages],
             "openings": list(openings),

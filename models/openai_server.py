@@ -90,7 +90,7 @@ class OpenAIGenerator(Backend):
             raise ModelLoadError(
                 "the openai package is not installed; run `pip install openai` or unset SEEDQA_LLM_URL"
             ) from exc
-        self._url = normalize_url(url)
+        self.url = normalize_url(url)  # the server's base URL, ending in /v1
         self._model = model
         self._secret = api_key or ""
         self._n_ctx = n_ctx
@@ -98,7 +98,7 @@ class OpenAIGenerator(Backend):
         self._seed = seed
         self._timeout = timeout
         self._client = openai.OpenAI(
-            base_url=self._url,
+            base_url=self.url,
             api_key=api_key or "none",  # the client insists on one; servers without keys ignore it
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             max_retries=0,  # a server that is down says so at once
@@ -108,11 +108,7 @@ class OpenAIGenerator(Backend):
         self._rejected: set[str] = set()  # OPTIONAL fields this server refused
 
     def __repr__(self) -> str:
-        return f"OpenAIGenerator({self._url!r}, model={self._model!r})"
-
-    @property
-    def url(self) -> str:
-        return self._url
+        return f"OpenAIGenerator({self.url!r}, model={self._model!r})"
 
     @property
     def model(self) -> str:
@@ -124,7 +120,7 @@ class OpenAIGenerator(Backend):
     @property
     def model_id(self) -> str:
         """The backend, the URL and the model: "openai:http://127.0.0.1:8080/v1:qwen2.5-1.5b"."""
-        return f"openai:{self._url}:{self.model}"
+        return f"openai:{self.url}:{self.model}"
 
     @property
     def n_ctx(self) -> int:
@@ -290,13 +286,13 @@ class OpenAIGenerator(Backend):
     def _timed_out(self, waited: str) -> ServerTimeoutError:
         """The server took longer than the timeout: `waited` says for what ("sent nothing for")."""
         return ServerTimeoutError(
-            f"the model server at {self._url} {waited} {self._timeout:g} s; "
+            f"the model server at {self.url} {waited} {self._timeout:g} s; "
             "check that it is running and not overloaded, or raise SEEDQA_LLM_TIMEOUT"
         )
 
     def _cut_off(self) -> str:
         return (
-            f"the model server at {self._url} closed the connection before the answer was complete; "
+            f"the model server at {self.url} closed the connection before the answer was complete; "
             "check that it is still running, or unset SEEDQA_LLM_URL"
         )
 
@@ -320,7 +316,7 @@ class OpenAIGenerator(Backend):
                 if len(models) != 1:
                     names = ", ".join(sorted(m.id for m in models)[:5]) or "none"
                     raise ServerReplyError(
-                        f"the model server at {self._url} lists {len(models)} models ({names}); "
+                        f"the model server at {self.url} lists {len(models)} models ({names}); "
                         "name one with --llm-model or SEEDQA_LLM_MODEL"
                     )
                 self._model = models[0].id
@@ -333,7 +329,7 @@ class OpenAIGenerator(Backend):
         """One line saying what went wrong and what to do, never holding the API key."""
         import openai
 
-        url = self._url
+        url = self.url
         error: ModelServerError
         if isinstance(exc, openai.APITimeoutError):
             error = self._timed_out("did not answer within")

@@ -126,10 +126,10 @@ def test_bracketed_numbers_inside_an_article_do_not_reach_the_model_as_citations
 
 def test_a_context_too_small_for_the_fixed_prompt_says_what_to_set():
     generator = LlamaGenerator.__new__(LlamaGenerator)  # only the size check, no model loaded
-    generator._n_ctx = 256
+    generator.n_ctx = 256
     generator.count_tokens = lambda text: len(text.split())  # type: ignore[method-assign]
     messages = [Message("system", "word " * 300)]
     with pytest.raises(ContextTooSmallError, match=r"context of 256 tokens .* SEEDQA_N_CTX to at least 1584"):
         generator._check_room(messages)
-    generator._n_ctx = 4096
+    generator.n_ctx = 4096
     generator._check_room(messages)

@@ -66,8 +66,9 @@ def build_names(index_dir: Path) -> list[str]:
 # 1. Concurrent builds take turns; a waiter does not rebuild what the other one just built.
 
 
-def test_second_build_waits_for_the_first_and_says_so(corpus, tmp_path):
-    ix = tmp_path / "ix"
+def race_a_stalled_build(corpus: Path, ix: Path, waiter) -> tuple[object, list[str], HashingEmbedder]:
+    """Build once, change an article, then start a rebuild that stalls halfway and run `waiter`
+    (build_index or ensure_index) beside it: what the waiter returned, what it said, its embedder."""
     build_index(IndexSpec(corpus, ix, HashingEmbedder(), PARAMS))
     (corpus / "museum.md").write_text(CHANGED, encoding="utf-8")
     first, second = StalledEmbedder(), HashingEmbedder()
@@ -75,10 +76,16 @@ def test_second_build_waits_for_the_first_and_says_so(corpus, tmp_path):
     with ThreadPoolExecutor(2) as pool:
         a = pool.submit(build_index, IndexSpec(corpus, ix, first, PARAMS))
         assert first.started.wait(30)  # the first build holds the lock, halfway through
-        b = pool.submit(build_index, IndexSpec(corpus, ix, second, PARAMS), notify=messages.append)
+        b = pool.submit(waiter, IndexSpec(corpus, ix, second, PARAMS), notify=messages.append)
         wait_for(lambda: bool(messages))
         first.release.set()
-        a.result(), b.result()
+        a.result()
+        return b.result(), messages, second
+
+
+def test_second_build_waits_for_the_first_and_says_so(corpus, tmp_path):
+    ix = tmp_path / "ix"
+    _, messages, second = race_a_stalled_build(corpus, ix, build_index)
     assert messages == [WAITING]
     assert second.calls == []  # it started after the first finished, and reused all its vectors
     assert build_names(ix) == [live_name(ix)]
@@ -87,18 +94,7 @@ def test_second_build_waits_for_the_first_and_says_so(corpus, tmp_path):
 
 def test_waiter_uses_the_index_the_other_process_built(corpus, tmp_path):
     ix = tmp_path / "ix"
-    build_index(IndexSpec(corpus, ix, HashingEmbedder(), PARAMS))
-    (corpus / "museum.md").write_text(CHANGED, encoding="utf-8")
-    first, second = StalledEmbedder(), HashingEmbedder()
-    messages: list[str] = []
-    with ThreadPoolExecutor(2) as pool:
-        a = pool.submit(build_index, IndexSpec(corpus, ix, first, PARAMS))
-        assert first.started.wait(30)
-        b = pool.submit(ensure_index, IndexSpec(corpus, ix, second, PARAMS), notify=messages.append)
-        wait_for(lambda: bool(messages))
-        first.release.set()
-        a.result()
-        loaded = b.result()
+    loaded, messages, second = race_a_stalled_build(corpus, ix, ensure_index)
     assert messages == [WAITING]  # no "indexing ..." after the wait: the index was fresh by then
     assert second.calls == []
     assert any("closed again" in c.text for c in loaded.chunks)
