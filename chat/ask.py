@@ -17,7 +17,7 @@ from chat.checks import ANALYTICAL_CHECKS, CHECKS, Check, Draft, Sources, run_ch
 from chat.checks.confidence import estimate
 from chat.checks.support import SupportParams, check_support
 from chat.checks.verify import Verifier, evidence, verifier
-from chat.checks.words import Vocabulary
+from chat.checks.words import CorpusWords, PinCounts, Vocabulary
 from chat.citations import attach_citations, clean_markers, is_refusal, resolve
 from chat.errors import QuestionError
 from chat.kind import ANALYTICAL, CHANGE, FACT, REASON, question_kind
@@ -119,7 +119,7 @@ class AnswerStream:
         source_text: Callable[[str], str | None] = lambda source: None,
         support: SupportParams | None = None,
         verify: Verifier | None = None,
-        corpus: Callable[[], Vocabulary | None] = lambda: None,
+        corpus: Callable[[], PinCounts | None] = lambda: None,
         retry: Callable[[], Generation] | None = None,
         retry_after: frozenset[str] | None = None,
         kind: str = FACT,
@@ -401,7 +401,7 @@ def check_answer(
     second_pass: bool = False,
     checks: tuple[Check, ...] = CHECKS,
     verify: Verifier | None = None,
-    corpus: Vocabulary | None = None,
+    corpus: PinCounts | None = None,
 ) -> Checked:
     """Everything between the model's raw output and the answer a user sees.
 
@@ -470,16 +470,19 @@ class Pipeline:
         self.generator = generator
         self.retrieval = retrieval or RetrievalParams()
         self.answering = answering or AnswerParams()
-        self._corpus_words: tuple[object, Vocabulary] | None = None
+        self._corpus_words: tuple[object, CorpusWords] | None = None
 
-    def corpus_words(self) -> Vocabulary | None:
-        """Every term of the indexed corpus, once per index (for names no article uses)."""
+    def corpus_words(self) -> CorpusWords | None:
+        """Every term of the indexed corpus, once per index (for names no article uses), and
+        what the cleaner left out of its files, read only if a name is in none of the terms."""
         keyword = getattr(getattr(self.searcher, "store", None), "keyword", None)
         if keyword is None:
             return None
         if self._corpus_words is None or self._corpus_words[0] is not keyword:
             chunks = getattr(self.searcher.store, "chunks", ())
-            self._corpus_words = (keyword, Vocabulary.of_corpus(keyword.terms, (c.text for c in chunks)))
+            indexed = Vocabulary.of_corpus(keyword.terms, (c.text for c in chunks))
+            left_out = getattr(self.searcher.store, "left_out_text", lambda: "")
+            self._corpus_words = (keyword, CorpusWords(indexed, left_out))
         return self._corpus_words[1]
 
     def warm_up(self, *, full_embedder: bool = False) -> None:

@@ -23,12 +23,13 @@ from chat.ask import Checked, check_answer  # noqa: E402
 from chat.checks import CHECKS, Check, Sources, confidence  # noqa: E402
 from chat.checks.confidence import Calibration  # noqa: E402
 from chat.checks.support import SupportParams  # noqa: E402
-from chat.checks.words import Vocabulary  # noqa: E402
+from chat.checks.words import CorpusWords, Vocabulary  # noqa: E402
 from chat.eval.metrics import Result, summarize, summary_to_dict  # noqa: E402
 from chat.eval.run import load_questions  # noqa: E402
 from chat.types import Timings, Tokens  # noqa: E402
 from index.corpus import read_corpus  # noqa: E402
 from index.keyword import KeywordIndex  # noqa: E402
+from index.store import outside  # noqa: E402
 from index.text import normalize_lines  # noqa: E402
 from index.types import Chunk, Passage  # noqa: E402
 
@@ -101,17 +102,19 @@ def replay_records(
     return out
 
 
-_CORPUS_WORDS: dict[Path, Vocabulary] = {}
+_CORPUS_WORDS: dict[Path, CorpusWords] = {}
 
 
-def corpus_words(corpus: Path) -> Vocabulary:
+def corpus_words(corpus: Path) -> CorpusWords:
     """The corpus's terms as the keyword index holds them (what `Pipeline.corpus_words` gives):
-    the articles' kept paragraphs, after the cleaner has dropped the page furniture (the seeds'
-    appeal lines name "KJ Report", which no indexed text does)."""
+    the articles' kept paragraphs, and, for a name none of them has, what the cleaner left out of
+    the files (the seeds' appeal lines name "KJ Report", which no indexed text does)."""
     if corpus not in _CORPUS_WORDS:
         documents, _ = read_corpus(corpus)
         texts = ["\n".join([d.title, *(d.text[a:b] for a, b in d.paragraphs)]) for d in documents]
-        _CORPUS_WORDS[corpus] = Vocabulary.of_corpus(KeywordIndex.build(texts).terms, texts)
+        left_out = "\n".join(piece for d in documents for piece in outside(d.text, list(d.paragraphs)))
+        indexed = Vocabulary.of_corpus(KeywordIndex.build(texts).terms, texts)
+        _CORPUS_WORDS[corpus] = CorpusWords(indexed, lambda: left_out)
     return _CORPUS_WORDS[corpus]
 
 

@@ -147,19 +147,48 @@ class IndexStore:
         so its text is only returned while its hash still matches the manifest.
         """
         if source not in self._sources:
-            text = None
-            path = Path(self.manifest.get("corpus", "")) / source
-            sha256 = self.manifest.get("files", {}).get(source)
-            try:
-                data = path.read_bytes()
-                if file_hash(data) == sha256:
-                    # A web page or PDF: the text extracted at build time, kept in the build.
-                    converted = source in self.manifest.get("converted", {})
-                    text = _extracted_text(self.folder, sha256) if converted else data.decode("utf-8")
-            except (OSError, UnicodeDecodeError):
-                pass
-            self._sources[source] = text
+            self._sources[source] = self._read_source(source)
         return self._sources[source]
+
+    def _read_source(self, source: str) -> str | None:
+        path = Path(self.manifest.get("corpus", "")) / source
+        sha256 = self.manifest.get("files", {}).get(source)
+        try:
+            data = path.read_bytes()
+            if file_hash(data) != sha256:
+                return None
+            # A web page or PDF: the text extracted at build time, kept in the build.
+            converted = source in self.manifest.get("converted", {})
+            return _extracted_text(self.folder, sha256) if converted else data.decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def left_out_text(self) -> str:
+        """What the cleaner left out of the indexed files, joined: the text of each file outside
+        its chunks (page furniture, appeal lines, captions). Not searched and never quoted, but the
+        user's files do say it: the seeds name their publication, "KJ Report", only in an appeal
+        line. Read file by file, each once, and not kept (a large corpus would hold it all)."""
+        spans: dict[str, list[tuple[int, int]]] = {}
+        for chunk in self.chunks:
+            spans.setdefault(chunk.source, []).append((chunk.start, chunk.end))
+        pieces = []
+        for source, chunked in spans.items():
+            text = self._sources.get(source) or self._read_source(source)
+            if text is not None:
+                pieces.extend(outside(text, chunked))
+        return "\n".join(pieces)
+
+
+def outside(text: str, spans: list[tuple[int, int]]) -> list[str]:
+    """The pieces of `text` that no (start, end) span covers, in order."""
+    pieces, at = [], 0
+    for start, end in sorted(spans):
+        if start > at:
+            pieces.append(text[at:start])
+        at = max(at, end)
+    if at < len(text):
+        pieces.append(text[at:])
+    return pieces
 
 
 def _extracted_text(build: Path, sha256: str) -> str:

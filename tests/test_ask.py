@@ -266,6 +266,23 @@ def test_a_name_no_article_uses_is_a_refusal(corpus, make_pipeline):
     assert failing.binding and failing.reason == "the question names Ironworks; no article does"
 
 
+def test_a_name_only_the_page_furniture_gives_is_not_unknown(corpus, make_pipeline):
+    # The page names its publication in an appeal line, which the cleaner leaves out of the index.
+    harbor = corpus / "harbor.txt"
+    harbor.write_text(harbor.read_text(encoding="utf-8") + "Subscribe to the Quayside Courier\n", encoding="utf-8")
+    pipeline, generator = make_pipeline(corpus)
+    assert not any("Courier" in c.text for c in pipeline.searcher.store.chunks)
+    n = next(i for i, p in enumerate(pipeline.retrieve(COST_Q), 1) if "40 million" in p.chunk.text)
+    generator.replies = [f"Construction is expected to cost 40 million euros [{n}]."] * 2
+    generator.choices = [(0.99, 0.01)] * 2
+    answer = _gated(pipeline, None).ask("How much does the bridge cost, according to the Quayside Courier?")
+    assert not answer.refused and "40 million euros" in answer.text
+    grounded = next(v for v in answer.verdicts if v.check == "grounded")
+    assert "no article does" not in grounded.reason and not grounded.binding
+    answer = _gated(pipeline, None).ask("How much does the bridge cost, according to the Quayside Herald?")
+    assert answer.refused  # a name the files do not have at all is still unknown
+
+
 def test_every_check_gives_a_verdict_and_the_model_reads_its_answer_back(corpus, make_pipeline):
     pipeline, generator = make_pipeline(corpus, ["Construction is expected to cost 40 million euros [1]."])
     generator.choices = [(0.8, 0.2)]

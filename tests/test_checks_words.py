@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chat.checks.words import Vocabulary, figures, pins, stated
+from chat.checks.words import CorpusWords, Vocabulary, figures, pins, stated
 from index.keyword import KeywordIndex
 
 
@@ -92,6 +92,23 @@ def test_a_corpus_knows_its_figures_as_its_texts_write_them():
     assert corpus.count(pin) == 1
     (absent,) = pins("As of what year were 20000 horsepower engines available?")
     assert corpus.count(absent) == 0
+
+
+def test_a_corpus_reads_what_the_cleaner_left_out_only_for_a_name_its_text_lacks():
+    texts = ["Construction is expected to cost 40 million euros."]
+    reads: list[int] = []
+
+    def left_out() -> str:
+        reads.append(1)
+        return "Harbor News\nSubscribe to our newsletter"
+
+    corpus = CorpusWords(Vocabulary.of_corpus(KeywordIndex.build(texts).terms, texts), left_out)
+    (euros,) = pins("Who pays the 40 million euros?")
+    assert corpus.count(euros) > 0 and reads == []  # found in the indexed text: nothing more is read
+    (publication,) = pins("What does Harbor News report?")
+    (absent,) = pins("What does Ironworks report?")
+    assert corpus.count(publication) == 1 and corpus.count(absent) == 0
+    assert reads == [1]  # read once, on the first name the indexed text lacks
 
 
 def test_men_is_the_plural_of_man_in_terms():

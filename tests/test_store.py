@@ -29,6 +29,16 @@ def test_round_trip(corpus, tmp_path):
     assert [p.rank for p in passages] == [1, 2]
 
 
+def test_the_text_the_cleaner_left_out_is_what_no_chunk_covers(corpus, tmp_path):
+    build_index(IndexSpec(corpus, tmp_path / "ix", HashingEmbedder(), PARAMS))
+    store = load_index(tmp_path / "ix")
+    left_out = store.left_out_text()
+    assert "Harbor News" in left_out and "Subscribe to our newsletter" in left_out  # harbor.txt's furniture
+    assert "40 million euros" not in left_out and "glass wing" not in left_out  # indexed text is not repeated
+    (corpus / "harbor.txt").write_text("Harbor News, edited since.", encoding="utf-8")
+    assert "Harbor News" not in load_index(tmp_path / "ix").left_out_text()  # a changed file's offsets are not used
+
+
 def test_missing_index(tmp_path):
     with pytest.raises(IndexMissingError, match="seedqa index"):
         load_index(tmp_path / "nothing")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from chat.checks.words import Vocabulary
+from chat.checks.words import PinCounts
 from chat.types import SentenceSupport, Verdict
 from index.types import Passage
 
@@ -43,8 +43,8 @@ class Draft:
     # The original text of a source file, for checks that read a passage's whole article.
     source_text: Callable[[str], str | None] = field(default=lambda source: None, compare=False)
     verified: float | None = None  # the model's P(yes) that the supporting words state the answer (verify.py)
-    # Every word of the whole corpus (chat.checks.words.Vocabulary), for names no article uses.
-    corpus: Vocabulary | None = field(default=None, compare=False)
+    # Every word of the whole corpus (chat.checks.words.CorpusWords), for names no article uses.
+    corpus: PinCounts | None = field(default=None, compare=False)
 
     @property
     def supporting(self) -> tuple[int, ...]:

@@ -58,8 +58,10 @@ LEAD_IN_CHARS = 1000  # how far back the sentence before the supporting words is
 # telling"; "the West"), and within the calibration it did better on the held-out questions and
 # the SQuAD check split (README, Evaluation). A name that no article of the corpus uses at all
 # ("Emmanuel Macron", "Sergei Lavrov" over the seeds) is a refusal: nothing in the articles can
-# be about it. That also refuses questions that name a thing by another name than the articles
-# do ("the KJ Report" for an article that never names its publication): honest, if strict. A
+# be about it. "The corpus" is the user's files as they are, page furniture included
+# (chat.checks.words.CorpusWords): the seeds name their publication, "KJ Report", only in an
+# appeal line the cleaner drops, and "according to the KJ Report article" asks about one of them.
+# A name the files give nowhere is still refused: the strict side of that rule is kept. A
 # government's seat counts as its capital or country ("the Kremlin" where they say Moscow;
 # chat.checks.words.SEATS_OF_GOVERNMENT).
 

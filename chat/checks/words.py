@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from index.keyword import tokenize
 from index.text import STOPWORDS, canonical, fold, words
@@ -329,3 +330,31 @@ def _spells(acronym: str, vocabulary: Vocabulary) -> bool:
         if j == len(letters):
             return True
     return False
+
+
+class PinCounts(Protocol):
+    """Anything that says how often a pin occurs: a `Vocabulary`, or a corpus's `CorpusWords`."""
+
+    def count(self, pin: Pin) -> int: ...
+
+
+class CorpusWords:
+    """A whole corpus's words, for the question's names that no article uses: the indexed text
+    first (`Vocabulary.of_corpus`), then, only for a pin that has none of it, what the cleaner left
+    out of the same files (`left_out`, read on first need). A user's file names its publication in
+    its page furniture ("Invest in yourself by investing in KJ Report's"), and "according to the KJ
+    Report article" asks about that article, not about something the folder lacks. The left-out
+    text stays out of search and quotes; it only keeps such a name from being called unknown."""
+
+    def __init__(self, indexed: Vocabulary, left_out: Callable[[], str]) -> None:
+        self.indexed = indexed
+        self._read_left_out = left_out
+        self._left_out: Vocabulary | None = None
+
+    def count(self, pin: Pin) -> int:
+        found = self.indexed.count(pin)
+        if found:
+            return found
+        if self._left_out is None:
+            self._left_out = Vocabulary.of(self._read_left_out())
+        return self._left_out.count(pin)
