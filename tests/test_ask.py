@@ -349,10 +349,25 @@ def test_a_quote_a_check_flags_is_not_offered(corpus, make_pipeline):
     rejected = "The bridge has twelve golden towers [1]."
     pipeline, _ = make_pipeline(corpus, [rejected])
     stream = _gated(pipeline, None).stream("Will the Museum supply the cables?")
-    tried: list[tuple[int, str] | None] = []
+    tried: list[tuple[int, str]] = []
     choose = stream._quote
-    stream._quote = lambda: tried.append(choose()) or tried[-1]
+    # Only the cables sentence, the closest: the fake read-back is sure of any verbatim quote.
+    stream._quote = lambda: tried.extend(c for c in choose() if "cables" in c[1]) or tried
     shown = "".join(stream)
     answer = stream.answer()
-    assert tried and "cables" in tried[0][1]  # the cables sentence was the quote considered
+    assert len(tried) == 1  # the cables sentence was the quote considered
     assert shown == rejected and answer.refused and not answer.quoted
+
+
+def test_the_first_closest_sentence_every_check_passes_is_quoted(corpus, make_pipeline):
+    rejected = "The bridge has twelve golden towers [1]."
+    pipeline, _ = make_pipeline(corpus, [rejected])
+    stream = _gated(pipeline, None).stream(COST_Q)
+    n = next(i for i, p in enumerate(stream.passages, 1) if "40 million" in p.chunk.text)
+    cables = "Dr. Anna Berg, the chief engineer, said the U.S. firm Steelworks will supply the cables."
+    cost = "Construction is expected to cost 40 million euros, paid mostly by the regional government."
+    stream._quote = lambda: [(n, cables), (n, cost)]  # the first states no amount: "how much" rejects it
+    shown = "".join(stream)
+    answer = stream.answer()
+    assert answer.quoted and not answer.refused and shown == rejected + QUOTE_NOTE + answer.text
+    assert cost in answer.text and cables not in answer.text

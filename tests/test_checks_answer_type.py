@@ -39,6 +39,10 @@ from chat.checks.answer_type import states_what_is_asked
         ("How long did the war last?", "It was a two-year war [1]."),
         ("How many Frenchman won Battle of Carillon?", "3,600 Frenchmen won the Battle of Carillon [2]."),  # -men
         ("How many women were elected?", "Twelve women were elected [1]."),
+        ("How much does the bridge cost?", "It costs 40 million euros [1]."),
+        ("How old must a person be to apply?", "Members must be over the age of 18 [2]."),
+        ("How far is the port from the city?", "The port lies twelve kilometres from the city [1]."),
+        ("How much capital did the law require?", "The law required \u00a31 of capital [2]."),
     ],
 )
 def test_answers_that_state_what_is_asked(question, answer):
@@ -58,6 +62,10 @@ def test_answers_that_state_what_is_asked(question, answer):
         ("On what date did the failed takeover happen?", "It happened in the early hours of Monday [4]."),
         ("In what year were relations raised?", "Relations were raised after 20 years of talks [1]."),
         ("In what year did the deal collapse?", "It collapsed after 12345 incidents [1]."),  # not a year
+        # "How much/far/old ..." asks for an amount (SQuAD dev split: "How old must a person be to
+        # apply to be an MSP?" -> "a number of qualifications apply to being an MSP").
+        ("How old must a person be to apply?", "A number of qualifications apply to being an MSP [1]."),
+        ("How much does the bridge cost?", "The regional government pays for the bridge [1]."),
         ("In which month did fighting start?", "Fighting started after the ceasefire [2]."),
         ("How many Frenchmen won the battle?", "3,600 Englishmen won the battle [2]."),  # other men
     ],

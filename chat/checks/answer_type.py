@@ -13,6 +13,8 @@ answer whose form can be checked without understanding it:
   "many receptors (around 200-300) on the helper T cell", for "how many receptors").
 - "How long ..." wants a length of time or distance: a unit word ("45 days", "1,200 km"), or
   "since" with a figure ("since 2003").
+- "How much/far/old/tall/deep/heavy ..." wants an amount: a figure or a number word ("40
+  million euros", "over the age of 18", "twelve kilometres").
 - "What/which date ...", "what/which year ..." and "in what month ..." want a calendar word:
   a date has a figure or a month name ("July 15", "15/7"), not a weekday alone ("on Monday");
   a year has a four-digit figure ("2011", "the 1990s"); a month has a month name.
@@ -46,6 +48,8 @@ _UNITS = frozenset(
 )
 
 
+# "How much/far/old/tall/deep/heavy ...?" asks for an amount: a figure or a number word.
+_AMOUNTS = frozenset("much far old tall deep heavy".split())
 _TIMES = frozenset({"once", "twice", "thrice"})  # "How many times ...?" -> "twice"
 _MONTHS = frozenset(
     """january february march april may june july august september october november december
@@ -113,8 +117,8 @@ def _counts(question: str, phrase: list[str], text: str, figures: set[str] | Non
 
 
 def states_what_is_asked(question: str, answer: str, quotes: Sequence[str] = ()) -> bool:
-    """False only when the question is "how many ...", "how long ..." or asks for a date, year or
-    month, and the answer says no such thing.
+    """False only when the question is "how many ...", "how long ...", "how much/far/old ..." or
+    asks for a date, year or month, and the answer says no such thing.
 
     For "how many", the thing counted may stand beside the answer's figure in the words that
     support it (`quotes`) rather than in the answer: "How many receptors on a helper T cell must
@@ -135,6 +139,8 @@ def states_what_is_asked(question: str, answer: str, quotes: Sequence[str] = ())
     for a, b in zip(asked, asked[1:], strict=False):
         if a in ("what", "which") and b in _CALENDAR:
             return _CALENDAR[b](said)
+        if a == "how" and b in _AMOUNTS:
+            return any(map(_is_figure, said))
     return True
 
 
@@ -153,6 +159,8 @@ def _form(question: str) -> str | None:
     for a, b in pairs:
         if a in ("what", "which") and b in _CALENDAR:
             return f"{a} {b}"
+        if a == "how" and b in _AMOUNTS:
+            return f"how {b}"
     return None
 
 
