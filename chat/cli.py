@@ -253,7 +253,7 @@ def format_verdicts(answer: Any) -> str:
     if answer.second_pass:
         lines.append("  (this is the model's second answer; it was asked again without the option to refuse)")
     if answer.quoted:
-        lines.append("  (the passages did not back the model's words; this quotes their closest sentence)")
+        lines.append("  (the passages did not back the model's words; this quotes one of their sentences)")
     return "\n".join(lines)
 
 

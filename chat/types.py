@@ -87,6 +87,6 @@ class Answer:
     verified: float | None = None
     kind: str = "fact"  # chat/kind.py: fact, explanation, comparison or change
     # The model's last answer was rejected as not backed by its passages, and `text` is instead
-    # the passages' sentence closest to the question, quoted, which passed every check
+    # one of the passages' sentences closest to the question, quoted, which passed every check
     # (chat.ask.AnswerParams.quote_fallback).
     quoted: bool = False

@@ -111,7 +111,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "invalid_citations_per_answer": ("invalid citation numbers per answer", "answers"),
     "repaired_share": ("answers with citations attached afterwards", "non-refused answers"),
     "second_pass_share": ("answers from a second pass (model asked again)", "answers"),
-    "quoted_share": ("answers quoting the closest passage sentence (the model's words not backed)", "answers"),
+    "quoted_share": ("answers quoting a passage sentence (the model's words not backed)", "answers"),
     "refusal_recall": ("refusal recall", "unanswerable questions"),
     "false_refusal_rate": ("false-refusal rate", "answerable questions"),
     "retrieve_median_s": ("retrieval, median (s)", "answers"),
